@@ -67,7 +67,8 @@ class Result:
         return all(c.holds for c in self.claims)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: {impl, config, metrics, claims: [{claim, lhs, rhs, holds}], seconds, versions, series}."""
+        """JSON-ready {impl, config, metrics, claims: [{claim, lhs, rhs, holds}], seconds, versions,
+        series}"""
         return {
             "impl": self.impl,
             "config": self.config,

@@ -108,7 +108,7 @@ def reverse_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> to
 
 
 def generalized_jsd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, beta: float) -> torch.Tensor:
-    """JSD_b(p, q) = b KL(p || m) + (1 - b) KL(q || m), m = b p + (1 - b) q; b=0 forward KL, b=1 reverse KL."""
+    """JSD_b(p, q) = b KL(p || m) + (1 - b) KL(q || m), m = b p + (1 - b) q; b=0: KL(p||q), b=1: KL(q||p)."""
     if beta == 0:
         return forward_kl(student_logits, teacher_logits)
     if beta == 1:
@@ -156,7 +156,7 @@ def bimodal_target(
 def fit_unimodal(
     target_logp: torch.Tensor, divergence: str, steps: int = 400, lr: float = 0.1
 ) -> torch.Tensor:
-    """Fit logits -(x - mu)^2 / (2 s^2) to the target by "forward" or "reverse" KL; returns the fitted logits."""
+    """Fit logits -(x - mu)^2 / (2 s^2) to the target by "forward" or "reverse" KL; returns the fit."""
     x = torch.arange(len(target_logp), dtype=torch.float64)
     mu = torch.tensor(len(x) * 3 / 8, dtype=torch.float64, requires_grad=True)  # off-centre, narrow start
     log_s = torch.tensor(math.log(2.0), dtype=torch.float64, requires_grad=True)
@@ -225,7 +225,7 @@ def distill(
 def compare(
     student: PreTrainedModel, teacher: PreTrainedModel, x: torch.Tensor, batch: int = 64
 ) -> dict[str, float]:
-    """Held-out NLL, KL(teacher || student), KL(student || teacher) and student entropy on windows x (N, T)."""
+    """Held-out NLL, KL(teacher || student), KL(student || teacher), student entropy on windows (N, T)."""
     sums = {"nll": 0.0, "forward_kl": 0.0, "reverse_kl": 0.0, "entropy": 0.0}
     for i in range(0, len(x), batch):
         xb = x[i : i + batch]

@@ -78,7 +78,7 @@ class Config:
 
 
 def rowwise_mask(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """Keep-mask (True = keep) zeroing the round(sparsity * d_in) lowest scores of every row: (d_out, d_in)."""
+    """Keep-mask (True = keep) dropping the round(sparsity * d_in) lowest scores per row: (d_out, d_in)."""
     k = round(sparsity * scores.shape[1])
     mask = torch.ones_like(scores, dtype=torch.bool)  # (d_out, d_in)
     if k > 0:
@@ -155,7 +155,7 @@ def sparsegpt(
 
 
 def neuron_scores(down_weight: torch.Tensor, act_norm: torch.Tensor) -> torch.Tensor:
-    """Importance of MLP neuron j: ||H_j||_2 * ||W_down[:, j]||_2; down_weight (d, I), act_norm (I,) -> (I,)."""
+    """Importance of MLP neuron j: ||H_j||_2 ||W_down[:, j]||_2; down_weight (d, I), act_norm (I,) -> (I,)."""
     return act_norm * down_weight.norm(dim=0)
 
 
@@ -315,7 +315,7 @@ def _slice_linear(
 
 
 def _replace(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
-    for name, child in root.named_modules():
+    for child in root.modules():
         for attr, sub in child.named_children():
             if sub is old:
                 setattr(child, attr, new)
@@ -360,7 +360,7 @@ def recover(
     config: Config,
     progress: Callable[[int], None] | None = None,
 ) -> PreTrainedModel:
-    """Train a pruned model on a small recovery set: by cross-entropy (teacher None) or by KL to the teacher."""
+    """Train a pruned model on a small recovery set: cross-entropy (teacher None) or KL to the teacher."""
     g = torch.Generator().manual_seed(config.seed + 1)
     data = zoo.random_windows(train_ids, config.recovery_windows, config.recovery_len, g)  # (R, T)
 

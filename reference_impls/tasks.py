@@ -34,19 +34,91 @@ _ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
 _VOWELS = ["a", "e", "i", "o", "u", "ai", "ou"]
 _CODAS = ["", "", "n", "r", "l", "s", "th", "m"]
 
-JOBS = ["baker", "farmer", "teacher", "doctor", "painter", "sailor", "smith", "weaver", "miller",
-        "potter", "builder", "singer", "carpenter", "fisher", "gardener", "clerk"]
+JOBS = [
+    "baker",
+    "farmer",
+    "teacher",
+    "doctor",
+    "painter",
+    "sailor",
+    "smith",
+    "weaver",
+    "miller",
+    "potter",
+    "builder",
+    "singer",
+    "carpenter",
+    "fisher",
+    "gardener",
+    "clerk",
+]
 PETS = ["cat", "dog", "goat", "parrot", "rabbit", "horse", "owl", "turtle", "hen", "fox"]
-FOODS = ["plums", "bread", "soup", "cheese", "apples", "rice", "honey", "beans", "fish", "pears",
-         "onions", "noodles", "eggs", "figs"]
+FOODS = [
+    "plums",
+    "bread",
+    "soup",
+    "cheese",
+    "apples",
+    "rice",
+    "honey",
+    "beans",
+    "fish",
+    "pears",
+    "onions",
+    "noodles",
+    "eggs",
+    "figs",
+]
 PRODUCTS = ["salt", "wool", "glass", "paper", "copper", "tea", "silk", "clay pots", "boats", "wine"]
 COLOURS = ["red", "blue", "green", "yellow", "white", "black", "grey", "brown"]
-OBJECTS = ["lamp", "basket", "letter", "key", "coat", "book", "box", "map", "cup", "rope", "bell",
-           "hat", "drum", "ring", "knife", "bowl"]
-PLACES = ["market", "harbour", "library", "garden", "bridge", "school", "bakery", "square", "mill",
-          "station", "forest", "hill", "river bank", "tower"]
-VERBS_PAST = ["found", "bought", "lost", "painted", "carried", "opened", "mended", "sold", "hid",
-              "cleaned", "dropped", "shared"]
+OBJECTS = [
+    "lamp",
+    "basket",
+    "letter",
+    "key",
+    "coat",
+    "book",
+    "box",
+    "map",
+    "cup",
+    "rope",
+    "bell",
+    "hat",
+    "drum",
+    "ring",
+    "knife",
+    "bowl",
+]
+PLACES = [
+    "market",
+    "harbour",
+    "library",
+    "garden",
+    "bridge",
+    "school",
+    "bakery",
+    "square",
+    "mill",
+    "station",
+    "forest",
+    "hill",
+    "river bank",
+    "tower",
+]
+VERBS_PAST = [
+    "found",
+    "bought",
+    "lost",
+    "painted",
+    "carried",
+    "opened",
+    "mended",
+    "sold",
+    "hid",
+    "cleaned",
+    "dropped",
+    "shared",
+]
 TIMES = ["morning", "evening", "afternoon", "night", "spring day", "winter morning", "rainy day"]
 FEELINGS = ["happy", "tired", "surprised", "worried", "calm", "curious", "proud", "sleepy"]
 INGREDIENTS = ["flour", "milk", "butter", "sugar", "salt", "water", "oil", "pepper", "garlic", "lemon"]
@@ -132,7 +204,9 @@ def world(seed: int = WORLD_SEED, n_people: int = 60, n_cities: int = 24, n_coun
         )
         for i in range(n_people)
     )
-    restaurants = tuple(f"the {w} {rng.choice(['Inn', 'Kitchen', 'Table', 'House'])}" for w in _names(rng, 12, (2,)))
+    restaurants = tuple(
+        f"the {w} {rng.choice(['Inn', 'Kitchen', 'Table', 'House'])}" for w in _names(rng, 12, (2,))
+    )
     return World(people, cities, tuple(countries), restaurants)
 
 
@@ -192,7 +266,10 @@ def story(rng: random.Random, w: World) -> str:
         elif choice == 2:
             s.append(f"{_cap(pro)} gave the {obj} to {q.name} and felt {rng.choice(FEELINGS)}.")
         else:
-            s.append(f"The {p.pet} {p.pet_name} followed {pro if pro == 'she' else 'him'} to the {rng.choice(PLACES)}.")
+            s.append(
+                f"The {p.pet} {p.pet_name} followed {'her' if pro == 'she' else 'him'} "
+                f"to the {rng.choice(PLACES)}."
+            )
     s.append(f"In the end {pro} went home {rng.choice(['happy', 'tired', 'late', 'early', 'singing'])}.")
     return " ".join(s)
 
@@ -240,7 +317,10 @@ def arithmetic(n: int, seed: int = 0, digits: int | None = None) -> list[Example
     out = []
     for _ in range(n):
         d = digits or rng.choice([1, 1, 2, 2, 3])
-        a, b = rng.randrange(10 ** (d - 1) if d > 1 else 0, 10**d), rng.randrange(10 ** (d - 1) if d > 1 else 0, 10**d)
+        a, b = (
+            rng.randrange(10 ** (d - 1) if d > 1 else 0, 10**d),
+            rng.randrange(10 ** (d - 1) if d > 1 else 0, 10**d),
+        )
         if rng.random() < 0.3:
             a, b = max(a, b), min(a, b)
             out.append(Example(f"{a} - {b} =", f" {a - b}", d))
@@ -250,7 +330,9 @@ def arithmetic(n: int, seed: int = 0, digits: int | None = None) -> list[Example
 
 
 def arithmetic_doc(rng: random.Random, w: World) -> str:
-    return " ".join(e.prompt + e.answer + "." for e in arithmetic(rng.randrange(1, 4), seed=rng.randrange(1 << 30)))
+    return " ".join(
+        e.prompt + e.answer + "." for e in arithmetic(rng.randrange(1, 4), seed=rng.randrange(1 << 30))
+    )
 
 
 def sentiment(n: int, seed: int = 0, w: World | None = None, difficulty: int | None = None) -> list[Example]:
@@ -268,8 +350,19 @@ def sentiment(n: int, seed: int = 0, w: World | None = None, difficulty: int | N
         major, minor = (POSITIVE, NEGATIVE) if positive else (NEGATIVE, POSITIVE)
         cues = rng.sample(major, n_cues - n_against) + rng.sample(minor, n_against)
         rng.shuffle(cues)
-        subjects = rng.sample(["the food", "the staff", "the room", "the bread", "the soup", "the service",
-                               "the music", "the tea"], n_cues)
+        subjects = rng.sample(
+            [
+                "the food",
+                "the staff",
+                "the room",
+                "the bread",
+                "the soup",
+                "the service",
+                "the music",
+                "the tea",
+            ],
+            n_cues,
+        )
         parts = [f"{s} was {c}" for s, c in zip(subjects, cues, strict=True)]
         text = f"Review of {rng.choice(w.restaurants)}: {_cap(', '.join(parts[:-1]) + ' and ' + parts[-1])}."
         out.append(Example(text + " Label:", " positive" if positive else " negative", d))
@@ -288,12 +381,16 @@ def sorting(n: int, seed: int = 0, length: int | None = None) -> list[Example]:
     for _ in range(n):
         k = length or rng.randrange(3, 7)
         xs = [rng.randrange(10) for _ in range(k)]
-        out.append(Example("sort: " + " ".join(map(str, xs)) + " ->", " " + " ".join(map(str, sorted(xs))), k - 2))
+        out.append(
+            Example("sort: " + " ".join(map(str, xs)) + " ->", " " + " ".join(map(str, sorted(xs))), k - 2)
+        )
     return out
 
 
 def sorting_doc(rng: random.Random, w: World) -> str:
-    return " ".join(e.prompt + e.answer + "." for e in sorting(rng.randrange(1, 3), seed=rng.randrange(1 << 30)))
+    return " ".join(
+        e.prompt + e.answer + "." for e in sorting(rng.randrange(1, 3), seed=rng.randrange(1 << 30))
+    )
 
 
 _GENERATORS = {

@@ -210,7 +210,10 @@ def mean_nll(model: PreTrainedModel, x: torch.Tensor, batch: int = 64) -> float:
 
 
 def perplexity(
-    model: PreTrainedModel, ids: torch.Tensor | None = None, seq_len: int = 128, max_tokens: int | None = 32768
+    model: PreTrainedModel,
+    ids: torch.Tensor | None = None,
+    seq_len: int = 128,
+    max_tokens: int | None = 32768,
 ) -> float:
     """exp(mean NLL) on non-overlapping windows of a token stream (default: the held-out split)."""
     ids = tokens("heldout") if ids is None else ids
@@ -296,7 +299,7 @@ def generate(
 
 
 def document_prompts(split: str, n: int, length: int, seed: int = 0) -> torch.Tensor:
-    """"\n" plus the first length-1 bytes of n random documents at least 2*length long: (n, length)."""
+    """ "\n" plus the first length-1 bytes of n random documents at least 2*length long: (n, length)."""
     docs = [d["text"] for d in documents(split) if len(d["text"]) >= 2 * length]
     g = torch.Generator().manual_seed(seed)
     pick = torch.randperm(len(docs), generator=g)[:n].tolist()
@@ -381,7 +384,9 @@ def _worker(todo: list[str]) -> None:
         print("done", name, t.seconds, flush=True)
 
 
-def build(which: list[str] | None = None, progress: Progress | None = None, bar: bool = True) -> dict[str, float]:
+def build(
+    which: list[str] | None = None, progress: Progress | None = None, bar: bool = True
+) -> dict[str, float]:
     """Train and cache the zoo models that are missing; returns seconds per model trained.
 
     Models train in $SMATLAS_ZOO_WORKERS subprocesses (default: 2 when there are 2 cores), one torch
@@ -406,7 +411,10 @@ def build(which: list[str] | None = None, progress: Progress | None = None, bar:
 
         pbar = tqdm(total=len(todo) * TRAIN.steps, desc="building the zoo", unit="step", leave=False)
     lines: queue.Queue[str | None] = queue.Queue()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), *sys.path])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), *sys.path]),
+    }
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "reference_impls.zoo", *share], stdout=subprocess.PIPE, text=True, env=env
