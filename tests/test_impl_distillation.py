@@ -45,9 +45,10 @@ def test_gkd_beta_endpoints_are_the_two_kls():
     assert torch.allclose(D.generalized_jsd(s, t, 0.0), fwd)
     assert torch.allclose(D.generalized_jsd(s, t, 1.0), rev)
     # and the general formula tends to them: JSD_b / b -> KL(p || q), JSD_b / (1 - b) -> KL(q || p)
-    eps = 1e-4
-    assert torch.allclose(D.generalized_jsd(s, t, eps) / eps, fwd, rtol=1e-2)
-    assert torch.allclose(D.generalized_jsd(s, t, 1 - eps) / eps, rev, rtol=1e-2)
+    s, t, eps = s / 3, t / 3, 1e-3  # milder distributions: the O(b) remainder scales with chi-square
+    fwd, rev = D.forward_kl(s, t), D.reverse_kl(s, t)
+    assert torch.allclose(D.generalized_jsd(s, t, eps) / eps, fwd, rtol=2e-2)
+    assert torch.allclose(D.generalized_jsd(s, t, 1 - eps) / eps, rev, rtol=2e-2)
     assert not torch.allclose(fwd, rev, rtol=1e-2)
 
 
