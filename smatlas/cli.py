@@ -1,0 +1,161 @@
+"""The `smatlas` command line: parse arguments, call the library, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from smatlas import checks
+from smatlas import kb as kbmod
+from smatlas.errors import DataError, UserError, display_path
+
+
+def _root(args) -> Path:
+    return Path(args.root).resolve() if args.root else kbmod.find_root()
+
+
+def _print_errors(errors: list[UserError], warnings: bool = True) -> int:
+    """Print warnings then errors, each `file:line:col: message`; return the number of errors."""
+    errors = sorted(set(errors), key=lambda e: (e.severity != "warning", e.path, e.line, e.col, e.message))
+    for e in errors:
+        if e.severity == "warning" and not warnings:
+            continue
+        print(e, file=sys.stderr if e.severity == "error" else sys.stdout)
+    return sum(e.severity == "error" for e in errors)
+
+
+def load_checked(root: Path, extra: list[Path] | None = None):
+    """Load the atlas (plus extra paper files) and run every check."""
+    files = kbmod.paper_files(root)
+    known = {f.resolve() for f in files}
+    for path in extra or []:
+        found = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+        files += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
+    kb, errors = kbmod.load(root, files)
+    errors += checks.check_all(kb)
+    return kb, errors
+
+
+def cmd_validate(args) -> int:
+    root = _root(args)
+    extra = []
+    for p in args.paths:
+        path = Path(p)
+        if not path.exists():
+            print(f"{p}: no such file or folder", file=sys.stderr)
+            return 2
+        if (path / "taxonomy" / "taxonomy.yaml").is_file():
+            root = path.resolve()
+        else:
+            extra.append(path)
+    kb, errors = load_checked(root, extra)
+    n_errors = _print_errors(errors)
+    n_warnings = sum(e.severity == "warning" for e in errors)
+    counts = f"{len(kb.papers)} papers, {len(kb.nodes)} nodes, {len(kb.tags)} tags"
+    warn = f", {n_warnings} warning{'s' * (n_warnings != 1)}" if n_warnings else ""
+    if n_errors:
+        files = len({e.path for e in errors if e.severity == "error"})
+        print(f"{n_errors} error{'s' * (n_errors != 1)} in {files} file{'s' * (files != 1)}{warn}", file=sys.stderr)
+        return 1
+    print(f"{counts}: OK{warn}")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from smatlas.schema import json_schema
+
+    root = _root(args)
+    target = Path(args.output) if args.output else root / "papers" / "schema.json"
+    from smatlas.writer import write_atomic
+
+    write_atomic(target, json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", overwrite=True)
+    print(f"wrote {display_path(target, root)}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from smatlas.stats import stats_text
+
+    root = _root(args)
+    kb, errors = load_checked(root)
+    if _print_errors(errors, warnings=False):
+        return 1
+    print(stats_text(kb))
+    return 0
+
+
+def cmd_build(args) -> int:
+    from smatlas.site import build_site
+
+    root = _root(args)
+    kb, errors = load_checked(root)
+    if _print_errors(errors, warnings=False):
+        print("fix the errors above, then build again", file=sys.stderr)
+        return 1
+    out = Path(args.output).resolve() if args.output else root / "site" / "build"
+    build_site(kb, out, strict=True)
+    print(f"built {len(kb.papers)} papers into {display_path(out, root)}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from smatlas.site import serve
+
+    if cmd_build(args):
+        return 1
+    root = _root(args)
+    out = Path(args.output).resolve() if args.output else root / "site" / "build"
+    serve(out, args.host, args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smatlas", description="Small Models Atlas: validate, build and run.")
+    parser.add_argument("--root", help="the atlas repository (default: found from the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check taxonomy, tags and papers; print every error as file:line:col")
+    p.add_argument("paths", nargs="*", help="an atlas folder, or extra paper files or folders to check with it")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="write the JSON Schema of a paper file (papers/schema.json)")
+    p.add_argument("-o", "--output", help="where to write it")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("stats", help="counts per node, year and venue kind, and the share with code")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("build", help="build the static site (site/build)")
+    p.add_argument("-o", "--output", help="output folder (default site/build)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("serve", help="build the site and serve it")
+    p.add_argument("-o", "--output", help="output folder (default site/build)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    try:
+        from smatlas import runner
+    except ImportError:  # the reference-implementation runner is optional
+        runner = None
+    if runner is not None:
+        runner.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataError as exc:
+        _print_errors(exc.errors)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
