@@ -29,7 +29,7 @@ def _print_errors(errors: list[UserError], warnings: bool = True) -> int:
 def load_checked(root: Path, extra: list[Path] | None = None):
     """Load the atlas (plus extra paper files) and run every check."""
     files = kbmod.paper_files(root)
-    known = {f.resolve() for f in files}
+    known = {f.resolve() for f in files} if extra else set()
     for path in extra or []:
         found = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
         files += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
