@@ -95,6 +95,14 @@ def test_latex_escape_decodes_back_to_the_same_text(text):
     assert latex_decode(latex_escape(text)) == " ".join(text.split())
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_latex_decode_skips_the_parser_only_where_the_parser_changes_nothing(text):
+    from smatlas.bibtex import _DECODER
+
+    assert latex_decode(text) == " ".join(_DECODER.latex_to_text(text).split())
+
+
 def test_citation_key_is_the_id_of_every_real_paper_and_unique():
     kb, errors = load(ROOT)
     assert not [e for e in errors if e.severity == "error"]
