@@ -8,7 +8,9 @@ one. Writes are atomic and never replace an existing file.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +55,10 @@ class AtlasIndex:
         self.papers: dict[str, Known] = {}
         self.taken: set[str] = set()  # ids in use: every file stem, readable or not
         self._keys: dict[tuple[str, str], Known] = {}
-        self._titles: list[str] = []  # normalised titles, in the order of self._known
+        # Normalised titles sorted by length, with their papers: a near-identical title has a
+        # similar length, so each comparison runs over a slice.
+        self._lengths: list[int] = []
+        self._titles: list[str] = []
         self._known: list[Known] = []
 
     @classmethod
@@ -73,8 +78,10 @@ class AtlasIndex:
         title = normalise_title(paper.title)
         for key in _keys(title, paper.arxiv, paper.doi):
             self._keys.setdefault(key, paper)
-        self._titles.append(title)
-        self._known.append(paper)
+        at = bisect.bisect_right(self._lengths, len(title))
+        self._lengths.insert(at, len(title))
+        self._titles.insert(at, title)
+        self._known.insert(at, paper)
 
     def exact_duplicate(self, fields: dict) -> tuple[Known, str] | None:
         """The paper sharing an arXiv id, a DOI or a normalised title with `fields`, and how."""
@@ -90,10 +97,16 @@ class AtlasIndex:
         threshold), unless their arXiv ids or DOIs differ. Every title is compared: blocking by rare
         words misses pairs like "in a Neural Network" / "in Neural Networks"."""
         title = normalise_title(fields.get("title") or "")
-        found = process.extract(title, self._titles, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE_SCORE, limit=None)
+        # fuzz.ratio is 2 * LCS / (la + lb) <= 2 * min / (la + lb): lengths further apart cannot reach it.
+        share = NEAR_DUPLICATE_SCORE / 100
+        shortest, longest = math.floor(len(title) * share / (2 - share)), math.ceil(len(title) * (2 - share) / share)
+        start, end = bisect.bisect_left(self._lengths, shortest), bisect.bisect_right(self._lengths, longest)
+        found = process.extract(
+            title, self._titles[start:end], scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE_SCORE, limit=None
+        )
         for _, score, i in sorted(found, key=lambda f: (-f[1], f[2])):
-            if not _conflicting_identifiers(fields, self._known[i]):
-                return self._known[i], f"nearly the same title ({score:.0f}% similar)"
+            if not _conflicting_identifiers(fields, self._known[start + i]):
+                return self._known[start + i], f"nearly the same title ({score:.0f}% similar)"
         return None
 
 

@@ -24,6 +24,7 @@ from smatlas.bibtex import (
     plain_citation,
     to_bibtex,
 )
+from smatlas.cli import main
 from smatlas.kb import load
 
 DATA = Path(__file__).parent / "data" / "bibtex"
@@ -119,3 +120,41 @@ def test_real_atlas_export_parses_cleanly_with_one_entry_per_paper():
     assert not library.failed_blocks
     assert sorted(e.key for e in library.entries) == sorted(kb.papers)
     assert export_bibtex(kb.papers.values()) == text  # deterministic
+
+
+# ---- smatlas export-bib ----------------------------------------------------------------------------
+
+
+def export_keys(text: str) -> list[str]:
+    return [line.split("{", 1)[1].rstrip(",") for line in text.splitlines() if line.startswith("@")]
+
+
+def test_export_bib_command_selects_a_subtree_a_tag_or_both(bib_atlas, capsys):
+    assert main(["--root", str(bib_atlas), "export-bib"]) == 0
+    assert capsys.readouterr().out == (DATA / "export.bib").read_text(encoding="utf-8")
+    assert main(["--root", str(bib_atlas), "export-bib", "--node", "knowledge-distillation"]) == 0
+    assert export_keys(capsys.readouterr().out) == ["muller2023gpt"]  # placed in black-box-distillation, below it
+    assert main(["--root", str(bib_atlas), "export-bib", "--tag", "method"]) == 0
+    assert export_keys(capsys.readouterr().out) == ["doe2024small", "muller2023gpt"]
+    assert main(["--root", str(bib_atlas), "export-bib", "--node", "collaboration", "--tag", "method"]) == 0
+    assert export_keys(capsys.readouterr().out) == ["doe2024small", "muller2023gpt"]
+    assert main(["--root", str(bib_atlas), "export-bib", "--node", "competition", "--tag", "method"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_export_bib_command_writes_a_file(bib_atlas, tmp_path, capsys):
+    target = tmp_path / "out" / "sm-plugins.bib"
+    assert main(["--root", str(bib_atlas), "export-bib", "--node", "sm-plugins", "-o", str(target)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 2 entries to {target}"
+    assert export_keys(target.read_text(encoding="utf-8")) == ["roe2023tiny", "roe2024tiny"]
+
+
+def test_export_bib_command_refuses_unknown_ids_and_an_invalid_atlas(bib_atlas, capsys):
+    assert main(["--root", str(bib_atlas), "export-bib", "--node", "no-such-node"]) == 2
+    assert main(["--root", str(bib_atlas), "export-bib", "--tag", "no-such-tag"]) == 2
+    path = bib_atlas / "papers" / "roe2023tiny.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("year: 2023", "year: 1975"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--root", str(bib_atlas), "export-bib"]) == 1
+    err = capsys.readouterr().err
+    assert "papers/roe2023tiny.yaml:6:7: year: must be a year from 1980" in err and "Traceback" not in err
