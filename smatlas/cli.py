@@ -116,7 +116,7 @@ def cmd_import_bib(args) -> int:
 
     root = _root(args)
     if not Path(args.file).is_file():
-        print(f"{args.file}: no such file", file=sys.stderr)
+        print(f"{args.file}: no such file, or not a file", file=sys.stderr)
         return 2
     unknown = [n for n in args.taxonomy if n not in atlas_vocabulary(root)[0]]
     if unknown or not (args.taxonomy or args.dry_run):
@@ -168,7 +168,11 @@ def cmd_export_bib(args) -> int:
     if not args.output:
         sys.stdout.write(text)
         return 0
-    write_atomic(Path(args.output), text, overwrite=True)
+    try:
+        write_atomic(Path(args.output), text, overwrite=True)
+    except OSError as exc:
+        print(f"{args.output}: cannot write: {exc.strerror}", file=sys.stderr)
+        return 2
     print(f"wrote {len(papers)} entries to {args.output}")
     return 0
 

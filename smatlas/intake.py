@@ -270,7 +270,11 @@ def import_bibtex(
     """Import a BibTeX file into the atlas at `root`, the new papers placed in `taxonomy`. Nothing is
     written on a dry run, nor when any entry is broken unless `skip_broken`. `shown_as` is how errors
     name the file (`refs.bib:12: ...`)."""
-    raw = file.read_bytes()
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        error = UserError(shown_as, 0, 0, f"cannot read the file: {exc.strerror}")
+        return ImportResult(Plan(broken=[shown_as], errors=[error]))
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
