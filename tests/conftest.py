@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny atlases built in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+VALID_PAPER = """\
+# yaml-language-server: $schema=schema.json
+id: doe2024small
+title: Small Models Help Large Ones
+authors:
+  - Jane Doe
+  - Ada Lovelace
+year: 2024
+venue:
+  name: ICLR
+  kind: conference
+arxiv: '2401.00001'
+taxonomy:
+  - routing
+tags:
+  - method
+summary: >-
+  A small router decides which queries a large model must answer, and the small model answers the
+  rest, which saves most of the cost at the same quality.
+added: 2026-11-23
+"""
+
+
+@pytest.fixture
+def atlas(tmp_path: Path) -> Path:
+    """A copy of the real taxonomy and tags with one valid paper."""
+    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "doe2024small.yaml").write_text(VALID_PAPER, encoding="utf-8")
+    return tmp_path
+
+
+def write_paper(atlas: Path, name: str, text: str | bytes) -> Path:
+    path = atlas / "papers" / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
