@@ -92,9 +92,7 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, x.shape[-1]).float()  # (N, V)
 
 
-def forward_kl(
-    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0
-) -> torch.Tensor:
+def forward_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """T^2 KL(p_T || q_T), p = softmax(teacher / T), q = softmax(student / T)."""
     s, t = _flat(student_logits) / temperature, _flat(teacher_logits) / temperature  # (N, V)
     log_q, log_p = F.log_softmax(s, dim=-1), F.log_softmax(t, dim=-1)
@@ -114,9 +112,7 @@ def generalized_jsd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, 
     if beta == 1:
         return reverse_kl(student_logits, teacher_logits)
     log_q, log_p = F.log_softmax(_flat(student_logits), dim=-1), F.log_softmax(_flat(teacher_logits), dim=-1)
-    log_m = torch.logsumexp(
-        torch.stack([log_p + math.log(beta), log_q + math.log(1 - beta)]), dim=0
-    )  # (N, V)
+    log_m = torch.logsumexp(torch.stack([log_p + math.log(beta), log_q + math.log(1 - beta)]), dim=0)  # (N, V)
     kl_pm = (log_p.exp() * (log_p - log_m)).sum(-1)  # (N,)
     kl_qm = (log_q.exp() * (log_q - log_m)).sum(-1)  # (N,)
     return (beta * kl_pm + (1 - beta) * kl_qm).mean()
@@ -144,18 +140,14 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
 # The bimodal toy: fit a unimodal family to a two-peaked target with each KL.
 
 
-def bimodal_target(
-    n: int = 64, centres: tuple[float, float] = (16.0, 48.0), width: float = 3.0
-) -> torch.Tensor:
+def bimodal_target(n: int = 64, centres: tuple[float, float] = (16.0, 48.0), width: float = 3.0) -> torch.Tensor:
     """Log-probabilities (n,) of an equal mixture of two discretised Gaussians."""
     x = torch.arange(n, dtype=torch.float64)
     dens = sum(torch.exp(-((x - c) ** 2) / (2 * width**2)) for c in centres)
     return torch.log(dens / dens.sum())
 
 
-def fit_unimodal(
-    target_logp: torch.Tensor, divergence: str, steps: int = 400, lr: float = 0.1
-) -> torch.Tensor:
+def fit_unimodal(target_logp: torch.Tensor, divergence: str, steps: int = 400, lr: float = 0.1) -> torch.Tensor:
     """Fit logits -(x - mu)^2 / (2 s^2) to the target by "forward" or "reverse" KL; returns the fit."""
     x = torch.arange(len(target_logp), dtype=torch.float64)
     mu = torch.tensor(len(x) * 3 / 8, dtype=torch.float64, requires_grad=True)  # off-centre, narrow start
@@ -222,9 +214,7 @@ def distill(
 
 
 @torch.no_grad()
-def compare(
-    student: PreTrainedModel, teacher: PreTrainedModel, x: torch.Tensor, batch: int = 64
-) -> dict[str, float]:
+def compare(student: PreTrainedModel, teacher: PreTrainedModel, x: torch.Tensor, batch: int = 64) -> dict[str, float]:
     """Held-out NLL, KL(teacher || student), KL(student || teacher), student entropy on windows (N, T)."""
     sums = {"nll": 0.0, "forward_kl": 0.0, "reverse_kl": 0.0, "entropy": 0.0}
     for i in range(0, len(x), batch):
@@ -238,9 +228,7 @@ def compare(
     return {k: v / len(x) for k, v in sums.items()}
 
 
-def greedy_agreement(
-    student: PreTrainedModel, teacher_out: torch.Tensor, prompt_len: int
-) -> tuple[float, float]:
+def greedy_agreement(student: PreTrainedModel, teacher_out: torch.Tensor, prompt_len: int) -> tuple[float, float]:
     """(token agreement, exact match) of the student's greedy continuation with the teacher's (B, P + n)."""
     n_new = teacher_out.shape[1] - prompt_len
     out = zoo.generate(student, teacher_out[:, :prompt_len], n_new)  # (B, P + n)
@@ -281,9 +269,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
             return tick
 
         def stream(seed_offset: int = 0):
-            return zoo.batch_stream(
-                train_ids, config.batch, config.seq_len, seed=config.seed + 1 + seed_offset
-            )
+            return zoo.batch_stream(train_ids, config.batch, config.seq_len, seed=config.seed + 1 + seed_offset)
 
         t_stats = compare(teacher, teacher, held)
         metrics["teacher_nll"] = t_stats["nll"]
@@ -348,9 +334,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         for name, student in students.items():
             for k, v in compare(student, teacher, held).items():
                 metrics[f"{name}_{k}"] = v
-        eval_prompts = zoo.document_prompts(
-            "heldout", config.eval_prompts, config.prompt_len, seed=config.seed
-        )
+        eval_prompts = zoo.document_prompts("heldout", config.eval_prompts, config.prompt_len, seed=config.seed)
         teacher_out = zoo.generate(teacher, eval_prompts, config.eval_gen_len)  # (P, prompt + n)
         for name in ("ce", "seqkd", "hinton"):
             agree, exact = greedy_agreement(students[name], teacher_out, config.prompt_len)

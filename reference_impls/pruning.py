@@ -295,9 +295,7 @@ def _mlp_pair(block: nn.Module, hidden: int) -> tuple[list[nn.Module], nn.Module
     return ups, downs[0][1]
 
 
-def _slice_linear(
-    layer: nn.Module, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None
-) -> nn.Linear:
+def _slice_linear(layer: nn.Module, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None) -> nn.Linear:
     """A new nn.Linear keeping the given output rows / input columns of `layer`."""
     W = _weight(layer).detach()
     bias = layer.bias.detach() if layer.bias is not None else None
@@ -379,9 +377,7 @@ def recover(
                 t = zoo.logits(teacher, x)  # (B, T, V)
             return forward_kl(zoo.logits(model, x), t, config.kd_temperature)
 
-    zoo.train(
-        student, stream, config.recovery_steps, loss_fn, lr=config.recovery_lr, warmup=10, progress=progress
-    )
+    zoo.train(student, stream, config.recovery_steps, loss_fn, lr=config.recovery_lr, warmup=10, progress=progress)
     return student
 
 
@@ -465,9 +461,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
                 "<=",
                 metrics["ppl_wanda"],
             ),
-            Claim.compare(
-                "every row's sparsity is exact (largest deviation, in weights)", row_error, "==", 0
-            ),
+            Claim.compare("every row's sparsity is exact (largest deviation, in weights)", row_error, "==", 0),
             Claim.compare(
                 "2:4 pattern exact (groups of 4 keeping more than 2)",
                 sum(metrics[f"nm_violations_{m}"] for m in ("magnitude", "wanda", "sparsegpt")),

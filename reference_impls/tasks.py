@@ -204,9 +204,7 @@ def world(seed: int = WORLD_SEED, n_people: int = 60, n_cities: int = 24, n_coun
         )
         for i in range(n_people)
     )
-    restaurants = tuple(
-        f"the {w} {rng.choice(['Inn', 'Kitchen', 'Table', 'House'])}" for w in _names(rng, 12, (2,))
-    )
+    restaurants = tuple(f"the {w} {rng.choice(['Inn', 'Kitchen', 'Table', 'House'])}" for w in _names(rng, 12, (2,)))
     return World(people, cities, tuple(countries), restaurants)
 
 
@@ -267,8 +265,7 @@ def story(rng: random.Random, w: World) -> str:
             s.append(f"{_cap(pro)} gave the {obj} to {q.name} and felt {rng.choice(FEELINGS)}.")
         else:
             s.append(
-                f"The {p.pet} {p.pet_name} followed {'her' if pro == 'she' else 'him'} "
-                f"to the {rng.choice(PLACES)}."
+                f"The {p.pet} {p.pet_name} followed {'her' if pro == 'she' else 'him'} to the {rng.choice(PLACES)}."
             )
     s.append(f"In the end {pro} went home {rng.choice(['happy', 'tired', 'late', 'early', 'singing'])}.")
     return " ".join(s)
@@ -330,9 +327,7 @@ def arithmetic(n: int, seed: int = 0, digits: int | None = None) -> list[Example
 
 
 def arithmetic_doc(rng: random.Random, w: World) -> str:
-    return " ".join(
-        e.prompt + e.answer + "." for e in arithmetic(rng.randrange(1, 4), seed=rng.randrange(1 << 30))
-    )
+    return " ".join(e.prompt + e.answer + "." for e in arithmetic(rng.randrange(1, 4), seed=rng.randrange(1 << 30)))
 
 
 def sentiment(n: int, seed: int = 0, w: World | None = None, difficulty: int | None = None) -> list[Example]:
@@ -381,16 +376,12 @@ def sorting(n: int, seed: int = 0, length: int | None = None) -> list[Example]:
     for _ in range(n):
         k = length or rng.randrange(3, 7)
         xs = [rng.randrange(10) for _ in range(k)]
-        out.append(
-            Example("sort: " + " ".join(map(str, xs)) + " ->", " " + " ".join(map(str, sorted(xs))), k - 2)
-        )
+        out.append(Example("sort: " + " ".join(map(str, xs)) + " ->", " " + " ".join(map(str, sorted(xs))), k - 2))
     return out
 
 
 def sorting_doc(rng: random.Random, w: World) -> str:
-    return " ".join(
-        e.prompt + e.answer + "." for e in sorting(rng.randrange(1, 3), seed=rng.randrange(1 << 30))
-    )
+    return " ".join(e.prompt + e.answer + "." for e in sorting(rng.randrange(1, 3), seed=rng.randrange(1 << 30)))
 
 
 _GENERATORS = {

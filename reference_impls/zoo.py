@@ -384,9 +384,7 @@ def _worker(todo: list[str]) -> None:
         print("done", name, t.seconds, flush=True)
 
 
-def build(
-    which: list[str] | None = None, progress: Progress | None = None, bar: bool = True
-) -> dict[str, float]:
+def build(which: list[str] | None = None, progress: Progress | None = None, bar: bool = True) -> dict[str, float]:
     """Train and cache the zoo models that are missing; returns seconds per model trained.
 
     Models train in $SMATLAS_ZOO_WORKERS subprocesses (default: 2 when there are 2 cores), one torch

@@ -49,9 +49,9 @@ def implementations() -> dict[str, str]:
 
 def taxonomy_nodes(path: Path = TAXONOMY) -> dict[str, list[str]]:
     """Implementation id -> ids of the taxonomy nodes whose `reference_impls` list it."""
-    from ruamel.yaml import YAML
+    import yaml
 
-    nodes = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or []
+    nodes = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     out: dict[str, list[str]] = {}
     for node in nodes:
         for impl in node.get("reference_impls") or []:

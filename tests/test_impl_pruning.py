@@ -19,9 +19,7 @@ def test_rowwise_mask_drops_exactly_the_lowest_scores_of_each_row():
     scores = torch.rand(7, 40, generator=torch.Generator().manual_seed(0))
     mask = P.rowwise_mask(scores, 0.3)
     assert ((~mask).sum(dim=1) == 12).all()
-    assert (
-        scores[~mask].reshape(7, 12).max(dim=1).values <= scores.masked_fill(~mask, 9).min(dim=1).values
-    ).all()
+    assert (scores[~mask].reshape(7, 12).max(dim=1).values <= scores.masked_fill(~mask, 9).min(dim=1).values).all()
 
 
 def test_two_of_four_pattern_is_exact_and_keeps_the_top_two():
