@@ -49,14 +49,30 @@ def _outlier_layer():
 def test_output_error_with_outlier_features_sparsegpt_le_wanda_le_magnitude():
     w, x = _outlier_layer()
     h = 2 * x @ x.T / x.shape[1]
-    err = {}
-    for name, new in {
+    err = {
         "magnitude": w * P.rowwise_mask(P.magnitude_scores(w), 0.5),
         "wanda": w * P.rowwise_mask(P.wanda_scores(w, x.norm(dim=1)), 0.5),
-        "sparsegpt": P.sparsegpt(w, h, 0.5, block=64),  # one block: the mask sees every column
-    }.items():
-        err[name] = ((w - new) @ x).pow(2).sum().item()
+        "sparsegpt": P.sparsegpt(w, h, 0.5),  # the default block (128) covers the 64 columns
+        "sparsegpt, 16-column blocks": P.sparsegpt(w, h, 0.5, block=16),
+    }
+    err = {name: ((w - new) @ x).pow(2).sum().item() for name, new in err.items()}
     assert err["sparsegpt"] <= err["wanda"] <= err["magnitude"], err
+    # the outliers all sit in the first block: the row's zeros are still placed by saliency over
+    # all the columns left, not in equal shares per block
+    assert err["sparsegpt, 16-column blocks"] <= err["wanda"], err
+
+
+def test_sparsegpt_weight_update_pays_off_on_correlated_inputs():
+    g = torch.Generator().manual_seed(4)
+    w = torch.randn(32, 64, generator=g)
+    # inputs of rank 16 plus a little noise: features that are largely linear combinations of
+    # each other, so the kept weights can take over the work of the dropped ones
+    x = torch.randn(64, 16, generator=g) @ torch.randn(16, 2048, generator=g)
+    x += 0.1 * torch.randn(64, 2048, generator=g)
+    h = 2 * x @ x.T / x.shape[1]
+    wanda = ((w - w * P.rowwise_mask(P.wanda_scores(w, x.norm(dim=1)), 0.5)) @ x).pow(2).sum()
+    sparsegpt = ((w - P.sparsegpt(w, h, 0.5)) @ x).pow(2).sum()
+    assert sparsegpt < 0.5 * wanda, (sparsegpt, wanda)
 
 
 def test_sparsegpt_masks_are_exact_per_row_and_two_of_four():
