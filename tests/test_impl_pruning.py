@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import quick_run
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from reference_impls import pruning as P
@@ -110,9 +111,11 @@ def test_unstructured_pruning_works_on_gpt2_conv1d_layers():
 
 
 def test_quick_run_every_claim_holds():
-    result = P.run(P.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-    assert set(result.to_json()) == {"impl", "config", "metrics", "claims", "seconds", "versions", "series"}
+    result, untouched = quick_run("pruning")  # shared with test_runner: one quick run per session
+    claims = result["claims"]
+    assert len(claims) == 6 and all(c["holds"] for c in claims), [c for c in claims if not c["holds"]]
+    assert result["metrics"]["ppl_dense"] < result["metrics"]["ppl_sparsegpt"]
+    assert untouched
 
 
 @pytest.mark.slow
