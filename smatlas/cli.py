@@ -87,7 +87,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from smatlas.site import build_site
+    from smatlas.site import SiteError, build_site
 
     root = _root(args)
     kb, errors = load_checked(root)
@@ -95,7 +95,11 @@ def cmd_build(args) -> int:
         print("fix the errors above, then build again", file=sys.stderr)
         return 1
     out = Path(args.output).resolve() if args.output else root / "site" / "build"
-    build_site(kb, out, strict=True)
+    try:
+        build_site(kb, out, strict=True)
+    except SiteError as exc:
+        print(f"smatlas build: {exc}", file=sys.stderr)
+        return 1
     print(f"built {len(kb.papers)} papers into {display_path(out, root)}")
     return 0
 
