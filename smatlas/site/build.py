@@ -96,7 +96,8 @@ def mkdocs_config(atlas: Atlas, docs: Path, out: Path) -> dict:
         },
         # Only the search plugin: no privacy/social plugins (they fetch from the network).
         "plugins": ["search"],
-        "markdown_extensions": ["attr_list", "tables", "admonition", {"toc": {"permalink": True}}],
+        "markdown_extensions": ["attr_list", {"toc": {"permalink": True}}],
+        "hooks": [str(Path(__file__).with_name("hooks.py"))],
         "extra_css": ["assets/atlas.css"],
         "extra_javascript": ["assets/atlas.js"],
         "validation": {

@@ -62,13 +62,39 @@ def node_bib(node_id: str) -> str:
     return f"downloads/nodes/{node_id}.bib"
 
 
-def front(*hide: str) -> str:
-    """Front matter hiding parts of Material's layout (navigation, toc)."""
-    return "---\nhide:\n" + "".join(f"  - {h}\n" for h in hide) + "---\n\n"
+class Frag(str):
+    """HTML that the search index must not see and Markdown need not parse: `assemble` moves it to
+    the page's appendix and leaves a slot comment in its place (filled by `hooks.py`)."""
 
 
-def figure(svg_markup: str, caption: str) -> str:
-    return f'<figure class="atlas-figure">{svg_markup}<figcaption>{esc(caption)}</figcaption></figure>'
+FRAGMENTS_MARK = "<!-- atlas-fragments -->"
+
+
+def assemble(parts: list[str]) -> str:
+    """Join a page's parts: Markdown lines, and `Frag` pieces that become numbered slots. The
+    fragments follow FRAGMENTS_MARK at the end of the file, each after its `<!--atlas:N-->` line.
+    Fragments cannot forge these markers: every YAML string in them is escaped (`<` is `&lt;`)."""
+    body, appendix = [], []
+    for part in parts:
+        if isinstance(part, Frag):
+            appendix.append(f"<!--atlas:{len(appendix) + 1}-->\n{part}")
+            body += [f"<!--atlas:{len(appendix)}-->", ""]
+        else:
+            body.append(part)
+    text = "\n".join(body).rstrip("\n") + "\n"
+    if appendix:
+        text += f"\n{FRAGMENTS_MARK}\n" + "\n".join(appendix) + "\n"
+    return text
+
+
+def front(*hide: str, template: str | None = None) -> str:
+    """Front matter hiding parts of Material's layout (navigation, toc), optionally naming a template."""
+    meta = f"template: {template}\n" if template else ""
+    return "---\n" + meta + "hide:\n" + "".join(f"  - {h}\n" for h in hide) + "---\n\n"
+
+
+def figure(svg_markup: str, caption: str) -> Frag:
+    return Frag(f'<figure class="atlas-figure">{svg_markup}<figcaption>{esc(caption)}</figcaption></figure>')
 
 
 def pre(text: str) -> str:
@@ -227,7 +253,7 @@ class Atlas:
             (impls, "reference implementations", "nodes/"),
         ]
         newest = "\n".join(self.paper_item(here, p) for p in self.newest[:NEWEST_HOME])
-        return front("navigation", "toc") + "\n".join(
+        return front("navigation", "toc") + assemble(
             [
                 f"# {SITE_NAME}",
                 "",
@@ -250,11 +276,13 @@ class Atlas:
                 '<p class="atlas-muted">Each box is a topic with its number of papers (its subtree included); '
                 "click one to open it.</p>",
                 "",
-                f'<div class="atlas-diagram">{svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))}</div>',
+                Frag(
+                    f'<div class="atlas-diagram">{svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))}</div>'
+                ),
                 "",
                 f"## Newest additions {EXCLUDE}",
                 "",
-                f'<ul class="atlas-list">\n{newest}\n</ul>',
+                Frag(f'<ul class="atlas-list">\n{newest}\n</ul>'),
                 "",
                 f'<p><a href="{rel(here, "new/")}">All recent additions</a> · '
                 f'<a href="{rel(here, "feed.xml")}">Atom feed</a></p>',
@@ -282,20 +310,20 @@ class Atlas:
 
         for root in self.kb.roots:
             walk(root, 0)
-        return "\n".join(
+        return assemble(
             [
                 "# Taxonomy",
                 "",
                 "<p>The atlas follows the survey's tree: small and large models either <em>collaborate</em> or "
                 "<em>compete</em>. A topic's count includes the papers of its sub-topics.</p>",
                 "",
-                f'<div class="atlas-diagram">{svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))}</div>',
+                Frag(
+                    f'<div class="atlas-diagram">{svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))}</div>'
+                ),
                 "",
                 f"## All topics {EXCLUDE}",
                 "",
-                '<ul class="atlas-tree-list">',
-                *lines,
-                "</ul>",
+                Frag("\n".join(['<ul class="atlas-tree-list">', *lines, "</ul>"])),
                 "",
             ]
         )
@@ -357,16 +385,15 @@ class Atlas:
             out += [f'<p class="atlas-muted">Survey section: {esc(node.survey_section)}</p>', ""]
         kids = kb.children.get(node_id, [])
         if kids:
-            out += ["## Sub-topics", "", '<ul class="atlas-list">']
-            out += [
+            items = [
                 f'<li>{self.node_link(here, k)} <span class="atlas-muted">({self.counts[k]} papers)</span>'
                 f' – <span class="atlas-desc">{esc(kb.nodes[k].description)}</span></li>'
                 for k in kids
             ]
-            out += ["</ul>", ""]
+            out += [f"## Sub-topics {EXCLUDE}", "", Frag("\n".join(['<ul class="atlas-list">', *items, "</ul>"])), ""]
         out += [f"## Reference implementation {EXCLUDE}", ""]
         if node.reference_impls:
-            out += [self.impl_card(here, impl) for impl in node.reference_impls]
+            out += [Frag(self.impl_card(here, impl)) for impl in node.reference_impls]
         else:
             out.append('<p class="atlas-muted">No reference implementation for this topic yet.</p>')
         out += ["", "## Papers { #papers data-search-exclude }", ""]
@@ -375,22 +402,22 @@ class Atlas:
             f"<p>{len(papers)} papers{scope}. "
             f'<a class="atlas-download" href="{rel(here, node_bib(node_id))}" download>Download their BibTeX</a></p>'
         )
-        out += ["", self.papers_table(here, papers), ""]
-        return "\n".join(out)
+        out += ["", Frag(self.papers_table(here, papers)), ""]
+        return assemble(out)
 
     def paper_page(self, paper: Paper) -> str:
         here = paper_url(paper.id)
         kb = self.kb
         kind = KIND_TITLES[paper.venue.kind]
         out = [
-            front("navigation") + f"# {md_text(paper.title)}",
+            front("navigation", template="paper.html") + f"# {md_text(paper.title)}",
             "",
             self.authors_block(paper.authors),
             f'<p class="atlas-venue">{esc(paper.venue.name)} {paper.year} · {kind}</p>',
             "",
             f"## Summary {EXCLUDE}",
             "",
-            f"<p>{esc(paper.summary)}</p>",
+            Frag(f"<p>{esc(paper.summary)}</p>"),
             "",
             f"## Details {EXCLUDE}",
             "",
@@ -429,29 +456,30 @@ class Atlas:
             rows.append(("Reference implementation", f"{target} (run <code>smatlas run {esc(impl)}</code>)"))
         rows.append(("Added", paper.added.isoformat()))
         rows.append(("Source", f"<code>{esc(kb.paths.get(paper.id, f'papers/{paper.id}.yaml'))}</code>"))
-        out.append('<table class="atlas-details"><tbody>')
-        out += [f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows]
-        out += ["</tbody></table>", ""]
+        details = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        out += [Frag(f'<table class="atlas-details"><tbody>{details}</tbody></table>'), ""]
 
         relations = [(RELATION_OUT[r.type], r.paper) for r in paper.relations if r.paper in kb.papers]
         relations += [(RELATION_IN[t], src) for t, src in kb.cited_by.get(paper.id, []) if src in kb.papers]
         related = self.related(paper)
         if relations or related:
             out += [f"## Related papers {EXCLUDE}", ""]
+            block = []
             if relations:
-                out.append('<ul class="atlas-list atlas-relations">')
-                out += [
+                block.append('<ul class="atlas-list atlas-relations">')
+                block += [
                     f'<li><span class="atlas-rel">{label}</span> {self.paper_link(here, kb.papers[pid])} '
                     f'<span class="atlas-muted">{kb.papers[pid].year}</span></li>'
                     for label, pid in relations
                 ]
-                out += ["</ul>", ""]
+                block.append("</ul>")
             if related:
-                out += ['<p class="atlas-muted">Sharing a topic:</p>', '<ul class="atlas-list">']
-                out += [self.paper_item(here, p) for p in related]
-                out += ["</ul>", ""]
-        out += [f"## Cite {EXCLUDE}", "", self.citation_tabs(paper), ""]
-        return "\n".join(out)
+                block += ['<p class="atlas-muted">Sharing a topic:</p>', '<ul class="atlas-list">']
+                block += [self.paper_item(here, p) for p in related]
+                block.append("</ul>")
+            out += [Frag("\n".join(block)), ""]
+        out += [f"## Cite {EXCLUDE}", "", Frag(self.citation_tabs(paper)), ""]
+        return assemble(out)
 
     @staticmethod
     def authors_block(authors: list[str], shown: int = 12) -> str:
@@ -490,16 +518,14 @@ class Atlas:
             f"<td>{esc(tag.description)}</td></tr>"
             for tid, tag in sorted(self.kb.tags.items(), key=lambda kv: kv[1].title.lower())
         ]
-        return "\n".join(
+        table = ["<table><thead><tr><th>Tag</th><th>Papers</th><th>Meaning</th></tr></thead><tbody>", *rows]
+        return assemble(
             [
                 "# Tags",
                 "",
                 "<p>A controlled vocabulary of what a paper contributes and what it is about.</p>",
                 "",
-                "<table><thead><tr><th>Tag</th><th>Papers</th><th>Meaning</th></tr></thead><tbody>",
-                *rows,
-                "</tbody></table>",
-                "",
+                Frag("\n".join([*table, "</tbody></table>"])),
             ]
         )
 
@@ -513,14 +539,18 @@ class Atlas:
         per_node = Counter(n for p in papers for n in p.taxonomy)
         out = [front("toc") + f"# {md_text(tag.title)}", "", f'<p class="atlas-desc">{esc(tag.description)}</p>', ""]
         if per_node:
-            out += [f"## By topic {EXCLUDE}", "", '<ul class="atlas-list atlas-columns">']
-            out += [
+            items = [
                 f'<li><a href="{rel(here, node_url(n))}?tag={esc(tag_id)}#papers">{esc(kb.nodes[n].title)}</a> '
                 f'<span class="atlas-muted">({per_node[n]})</span></li>'
                 for n in self.tree_order
                 if per_node[n]
             ]
-            out += ["</ul>", ""]
+            out += [
+                f"## By topic {EXCLUDE}",
+                "",
+                Frag("\n".join(['<ul class="atlas-list atlas-columns">', *items, "</ul>"])),
+                "",
+            ]
         out += ["## Papers { #papers data-search-exclude }", ""]
         if len(papers) > TAG_TABLE_LIMIT:
             out += [
@@ -531,8 +561,8 @@ class Atlas:
             papers = papers[:TAG_TABLE_LIMIT]
         else:
             out += [f"<p>{len(papers)} papers.</p>", ""]
-        out += [self.papers_table(here, papers), ""]
-        return "\n".join(out)
+        out += [Frag(self.papers_table(here, papers)), ""]
+        return assemble(out)
 
     def papers_index(self) -> str:
         here = "papers/"
@@ -544,7 +574,7 @@ class Atlas:
             )
             papers = papers[:PAPERS_INDEX_LIMIT]
         note += "</p>"
-        return front("toc") + "\n".join(
+        return front("toc") + assemble(
             [
                 "# Papers",
                 "",
@@ -555,8 +585,7 @@ class Atlas:
                 "",
                 note,
                 "",
-                self.papers_table(here, papers),
-                "",
+                Frag(self.papers_table(here, papers)),
             ]
         )
 
@@ -602,7 +631,7 @@ class Atlas:
         code_year_chart = svg.horizontal_bars(
             code_years, "Share with code per year (papers in brackets)", fmt=lambda v: f"{v:.0%}", limit=1.0
         )
-        return front("navigation") + "\n".join(
+        return front("navigation") + assemble(
             [
                 "# Statistics",
                 "",
@@ -654,16 +683,22 @@ class Atlas:
             f'<span class="atlas-muted">({self.counts[n]})</span></li>'
             for n in self.tree_order
         ]
-        return front("navigation") + "\n".join(
+        return front("navigation") + assemble(
             [
                 "# Downloads",
                 "",
                 "<p>The atlas as data, regenerated from the YAML files on every build. The files are also in the "
                 "repository (<code>papers/*.yaml</code>).</p>",
                 "",
-                "<table><thead><tr><th>File</th><th>Size</th><th>Contents</th></tr></thead><tbody>",
-                *rows,
-                "</tbody></table>",
+                Frag(
+                    "\n".join(
+                        [
+                            "<table><thead><tr><th>File</th><th>Size</th><th>Contents</th></tr></thead><tbody>",
+                            *rows,
+                            "</tbody></table>",
+                        ]
+                    )
+                ),
                 "",
                 '<p class="atlas-muted">In the CSV, a cell that would start with <code>=</code>, <code>+</code>, '
                 "<code>-</code> or <code>@</code> is prefixed with <code>'</code> so that spreadsheets do not run it "
@@ -673,10 +708,7 @@ class Atlas:
                 "",
                 "<p>Each file holds the papers of a topic and of its sub-topics.</p>",
                 "",
-                '<ul class="atlas-list atlas-columns">',
-                *node_rows,
-                "</ul>",
-                "",
+                Frag("\n".join(['<ul class="atlas-list atlas-columns">', *node_rows, "</ul>"])),
             ]
         )
 
@@ -689,17 +721,13 @@ class Atlas:
             f'Follow them with the <a href="{rel(here, "feed.xml")}">Atom feed</a>.</p>',
             "",
         ]
-        current = None
+        groups: dict[dt.date, list[Paper]] = {}
         for p in self.newest[:NEWEST_PAGE]:
-            if p.added != current:
-                if current is not None:
-                    out += ["</ul>", ""]
-                current = p.added
-                out += [f"## {p.added.isoformat()} {EXCLUDE}", "", '<ul class="atlas-list">']
-            out.append(self.paper_item(here, p))
-        if current is not None:
-            out += ["</ul>", ""]
-        return "\n".join(out)
+            groups.setdefault(p.added, []).append(p)
+        for added, papers in groups.items():
+            items = "\n".join(self.paper_item(here, p) for p in papers)
+            out += [f"## {added.isoformat()} {EXCLUDE}", "", Frag(f'<ul class="atlas-list">\n{items}\n</ul>'), ""]
+        return assemble(out)
 
     def contribute(self) -> str:
         example = """\
@@ -725,7 +753,7 @@ summary: >-
   What the paper does and which role the small and the large model play, in your own words
   (80 to 700 characters).
 added: 2026-11-23"""
-        return front("navigation") + "\n".join(
+        return front("navigation") + assemble(
             [
                 "# Contribute",
                 "",
