@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -87,9 +88,14 @@ def assemble(parts: list[str]) -> str:
     return text
 
 
-def front(*hide: str, template: str | None = None) -> str:
-    """Front matter hiding parts of Material's layout (navigation, toc), optionally naming a template."""
+def front(*hide: str, template: str | None = None, title: str | None = None) -> str:
+    """Front matter hiding parts of Material's layout (navigation, toc), optionally naming a template.
+
+    A page whose title comes from YAML sets `title` to the escaped text: Material writes
+    `page.title | striptags` into <title>, and striptags would undo the escaping, while it writes
+    `page.meta.title` as it is."""
     meta = f"template: {template}\n" if template else ""
+    meta += f"title: {json.dumps(esc(title))}\n" if title is not None else ""
     return "---\n" + meta + "hide:\n" + "".join(f"  - {h}\n" for h in hide) + "---\n\n"
 
 
@@ -377,7 +383,7 @@ class Atlas:
         node = kb.nodes[node_id]
         papers = kb.papers_in(node_id)
         trail = " › ".join(self.node_link(here, a) for a in kb.ancestors(node_id))
-        out = [front("toc") + f"# {md_text(node.title)}", ""]
+        out = [front("toc", title=node.title) + f"# {md_text(node.title)}", ""]
         if trail:
             out += [f'<p class="atlas-trail">{trail}</p>', ""]
         out += [f'<p class="atlas-desc">{esc(node.description)}</p>', ""]
@@ -410,7 +416,7 @@ class Atlas:
         kb = self.kb
         kind = KIND_TITLES[paper.venue.kind]
         out = [
-            front("navigation", template="paper.html") + f"# {md_text(paper.title)}",
+            front("navigation", template="paper.html", title=paper.title) + f"# {md_text(paper.title)}",
             "",
             self.authors_block(paper.authors),
             f'<p class="atlas-venue">{esc(paper.venue.name)} {paper.year} · {kind}</p>',
@@ -537,7 +543,12 @@ class Atlas:
             (kb.papers[i] for i in kb.papers_by_tag.get(tag_id, [])), key=lambda p: (-p.year, p.title.lower(), p.id)
         )
         per_node = Counter(n for p in papers for n in p.taxonomy)
-        out = [front("toc") + f"# {md_text(tag.title)}", "", f'<p class="atlas-desc">{esc(tag.description)}</p>', ""]
+        out = [
+            front("toc", title=tag.title) + f"# {md_text(tag.title)}",
+            "",
+            f'<p class="atlas-desc">{esc(tag.description)}</p>',
+            "",
+        ]
         if per_node:
             items = [
                 f'<li><a href="{rel(here, node_url(n))}?tag={esc(tag_id)}#papers">{esc(kb.nodes[n].title)}</a> '
