@@ -28,7 +28,15 @@ WORDS = (
 ).split()
 
 
+SYLLABLES = "ka lo mi nu pe ra si to vu ze bra cli dro fen gul hor jin kev lum mor".split()
+VOCAB = WORDS + [a + b + c for a in SYLLABLES for b in SYLLABLES for c in ("n", "s", "x", "l", "r")]
+
+
 def make_atlas(folder: Path, n: int) -> None:
+    """A synthetic atlas of n valid papers with distinct titles (no near-duplicates)."""
+    import random
+
+    rng = random.Random(0)
     shutil.copytree(ROOT / "taxonomy", folder / "taxonomy")
     papers = folder / "papers"
     papers.mkdir()
@@ -36,8 +44,8 @@ def make_atlas(folder: Path, n: int) -> None:
 
     nodes = [node["id"] for node in yaml.safe_load((ROOT / "taxonomy" / "taxonomy.yaml").read_text())]
     for i in range(n):
-        words = [WORDS[(i * 7 + k * 13 + i // (k + 1)) % len(WORDS)] for k in range(6)]
-        title = f"{' '.join(words).capitalize()} number {i}"
+        words = rng.sample(VOCAB, 7)
+        title = " ".join(words).capitalize()
         pid = f"author{i}2024{words[0]}"
         paper = {
             "id": pid,

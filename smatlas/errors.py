@@ -27,7 +27,14 @@ class UserError:
 
 
 def display_path(path: Path, root: Path) -> str:
-    """The path as a contributor would type it: relative to the repository when inside it."""
+    """The path as a contributor would type it: relative to the repository when inside it.
+
+    Plain string work first (cheap for the thousands of files under the root); resolving links
+    only for paths given some other way.
+    """
+    text, prefix = str(path), str(root).rstrip("/") + "/"
+    if text.startswith(prefix) and ".." not in text:
+        return text[len(prefix) :]
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from smatlas.errors import DataError, UserError
+from smatlas.errors import DataError, UserError, display_path
 from smatlas.load import read_paper, read_tags, read_taxonomy
 from smatlas.schema import Paper, Tag, TaxonomyNode
 
@@ -153,10 +153,11 @@ def load(root: Path, files: list[Path] | None = None) -> tuple[KnowledgeBase, li
         errors += errs
         if paper is not None:
             if paper.id in papers:
-                errors.append(UserError(str(file), 1, 1, f"id: '{paper.id}' is also used by {paths[paper.id]}"))
+                where = display_path(file, root)
+                errors.append(UserError(where, 1, 1, f"id: '{paper.id}' is also used by {paths[paper.id]}"))
                 continue
             papers[paper.id] = paper
-            paths[paper.id] = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
+            paths[paper.id] = display_path(file, root)
     kb = KnowledgeBase(
         root=root,
         nodes=nodes,

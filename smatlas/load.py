@@ -55,7 +55,9 @@ def schema_errors(model: type[M], data, doc: Document, path: str, base: tuple = 
                 value = _get(doc.data, loc)
                 msg += f" (unquoted `{doc.plain[loc]}` is read as {_describe(value)}; put it in quotes)"
             line, col = doc.position(loc, prefer_key=e["type"] == "extra_forbidden")
-            errors.append(UserError(path, line, col, f"{_field_name(loc[len(base) :]) or 'file'}: {msg}"))
+            errors.append(
+                UserError(path, line, col, f"{_field_name(loc[len(base) :]) or model.__name__.lower()}: {msg}")
+            )
         return None, errors
     errors = []
     for loc, text in doc.ambiguous.items():

@@ -96,7 +96,7 @@ def read_document(raw: bytes, path: str) -> tuple[Document | None, list[UserErro
         err(line, col, f"tab character{extra}; YAML indentation must use spaces")
         return None, errors
     try:
-        node = yaml.compose(text, Loader=yaml.CSafeLoader)
+        node = yaml.compose(text, Loader=yaml.CBaseLoader)  # no implicit typing: _scalar decides
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -114,7 +114,7 @@ def read_document(raw: bytes, path: str) -> tuple[Document | None, list[UserErro
     builder.doc.data = data
     if builder.aliased:
         # The composed tree shares an aliased node; point at the first alias as written.
-        event = next(e for e in yaml.parse(text, Loader=yaml.CSafeLoader) if isinstance(e, yaml.AliasEvent))
+        event = next(e for e in yaml.parse(text, Loader=yaml.CBaseLoader) if isinstance(e, yaml.AliasEvent))
         builder.errors.append(UserError(path, event.start_mark.line + 1, event.start_mark.column + 1, _ALIAS_MESSAGE))
     errors.extend(sorted(builder.errors))
     return builder.doc, errors
