@@ -316,7 +316,7 @@ class Atlas:
 
         for root in self.kb.roots:
             walk(root, 0)
-        return assemble(
+        return front("toc") + assemble(
             [
                 "# Taxonomy",
                 "",
@@ -679,7 +679,7 @@ class Atlas:
 
         files = [
             ("downloads/papers.json", "every paper with all its fields, as a JSON list"),
-            ("downloads/papers.csv", "one row per paper; list fields joined with `; `"),
+            ("downloads/papers.csv", "one row per paper; list fields joined by semicolons"),
             ("downloads/atlas.bib", "BibTeX for the whole atlas"),
             ("downloads/schema.json", "the JSON Schema of a paper file"),
             ("feed.xml", "an Atom feed of the newest additions"),
