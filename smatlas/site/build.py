@@ -115,6 +115,8 @@ def write_sources(kb: KnowledgeBase, work: Path, out: Path) -> Path:
         raise DataError(atlas.errors)
     del results
     if work.exists():
+        if any(work.iterdir()) and not (work / "mkdocs.yml").exists():
+            raise SiteError(f"{work} is not empty and does not hold generated sources; move it away first")
         shutil.rmtree(work)
     docs = work / "docs"
     pages: dict[str, str] = {
@@ -160,8 +162,8 @@ def _check_output(out: Path) -> None:
 
 
 def build_site(kb: KnowledgeBase, out: Path, strict: bool = True, work: Path | None = None) -> Path:
-    """Build the static site into `out`. The generated sources go to `work` (default: a
-    `docs_build` folder beside `out`). Returns the path of the generated mkdocs.yml."""
+    """Build the static site into `out`. The generated sources go to `work` (default: beside `out`,
+    `docs_build` for site/build, else `<name>-docs_build`). Returns the path of the generated mkdocs.yml."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -169,7 +171,7 @@ def build_site(kb: KnowledgeBase, out: Path, strict: bool = True, work: Path | N
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     out = out.resolve()
     _check_output(out)
-    work = (work or out.parent / "docs_build").resolve()
+    work = (work or out.parent / ("docs_build" if out.name == "build" else f"{out.name}-docs_build")).resolve()
     config_file = write_sources(kb, work, out)
     log = logging.getLogger("mkdocs")
     if not log.handlers:  # show mkdocs' warnings when no one configured logging (the command line)
