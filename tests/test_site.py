@@ -222,7 +222,7 @@ def test_paper_page_has_links_nodes_tags_related_and_citation_tabs(real):
     assert "@" in page and bibtex.citation_key(paper) in page
     incoming = kb.cited_by.get(paper.id, [])
     for _, source in incoming:
-        assert f'href="../../papers/{source}/"' in page, "incoming relation missing"
+        assert page.count(f'href="../../papers/{source}/"') == 1, "incoming relation missing or listed twice"
     for rel_ in paper.relations:
         assert f'href="../../papers/{rel_.paper}/"' in page, "outgoing relation missing"
 
@@ -266,6 +266,7 @@ def test_bib_files_hold_the_atlas_and_each_node_subtree(real):
         text = (out / "downloads" / "nodes" / f"{node}.bib").read_text(encoding="utf-8")
         keys = set(re.findall(r"^@\w+\{([^,]+),", text, re.M))
         assert keys == {bibtex.citation_key(p) for p in kb.papers_in(node)}
+        assert text == bibtex.export_bibtex(kb.papers_in(node))
 
 
 def test_atom_feed_lists_newest_additions(real):

@@ -143,7 +143,7 @@ def write_sources(kb: KnowledgeBase, work: Path, out: Path) -> Path:
         "feed.xml": downloads.atom_feed(kb, atlas.newest),
     }
     for node_id in kb.nodes:
-        files[node_bib(node_id)] = downloads.node_bib(kb, node_id)
+        files[node_bib(node_id)] = downloads.node_bib(kb, node_id, atlas.bibtex_entries)
     sizes = {path: len(text.encode("utf-8")) for path, text in files.items()}
     pages["downloads/index.md"] = atlas.downloads_page(sizes)
 

@@ -77,8 +77,14 @@ def atlas_bib(kb: KnowledgeBase) -> str:
     return bibtex.export_bibtex(_sorted(kb.papers.values()))
 
 
-def node_bib(kb: KnowledgeBase, node_id: str) -> str:
-    return bibtex.export_bibtex(_sorted(kb.papers_in(node_id)))
+def node_bib(kb: KnowledgeBase, node_id: str, entries: dict[str, str] | None = None) -> str:
+    """The BibTeX of a node's subtree: `bibtex.export_bibtex` of its papers. With `entries` (paper id
+    -> `bibtex.to_bibtex`), the same text is assembled from entries rendered once per build
+    (export_bibtex joins the entries, sorted by citation key, with blank lines)."""
+    papers = sorted(kb.papers_in(node_id), key=bibtex.citation_key)
+    if entries is None:
+        return bibtex.export_bibtex(papers)
+    return "\n".join(entries[p.id] for p in papers)
 
 
 def _xml_text(text: str) -> str:

@@ -9,6 +9,7 @@ descriptions only and stays small at 10,000 papers.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import html
 import json
 from collections import Counter
@@ -103,6 +104,11 @@ def figure(svg_markup: str, caption: str) -> Frag:
     return Frag(f'<figure class="atlas-figure">{svg_markup}<figcaption>{esc(caption)}</figcaption></figure>')
 
 
+def section(anchor: str, title: str) -> str:
+    """A section heading written as HTML (inside fragments), with its permalink."""
+    return f'<h2 id="{anchor}">{title}<a class="headerlink" href="#{anchor}" title="Permanent link">&para;</a></h2>'
+
+
 def pre(text: str) -> str:
     """Escaped text for a <pre> block: line breaks kept, everything else inert."""
     return html.escape(text.replace("\r", ""), quote=True)
@@ -170,10 +176,15 @@ class Atlas:
         return out
 
     @cached_property
+    def bibtex_entries(self) -> dict[str, str]:
+        """Each paper's BibTeX entry, rendered once per build (paper pages and .bib files share it)."""
+        return {pid: bibtex.to_bibtex(p) for pid, p in self.kb.papers.items()}
+
+    @cached_property
     def tag_sets(self) -> dict[str, frozenset[str]]:
         return {pid: frozenset(p.tags) for pid, p in self.kb.papers.items()}
 
-    def related(self, paper: Paper) -> list[Paper]:
+    def related(self, paper: Paper, limit: int = RELATED_LIMIT) -> list[Paper]:
         """Papers sharing the most taxonomy nodes, then tags, then the closest year."""
         shared: Counter[str] = Counter()
         for node in paper.taxonomy:
@@ -185,7 +196,7 @@ class Atlas:
         def key(pid: str):
             return (-shared[pid], -len(tags & self.tag_sets[pid]), abs(papers[pid].year - paper.year), pid)
 
-        return [papers[pid] for pid in sorted(shared, key=key)[:RELATED_LIMIT]]
+        return [papers[pid] for pid in heapq.nsmallest(limit, shared, key=key)]
 
     # ---- shared pieces -------------------------------------------------------------------------
     def node_link(self, here: str, node_id: str) -> str:
@@ -416,18 +427,15 @@ class Atlas:
         kb = self.kb
         kind = KIND_TITLES[paper.venue.kind]
         out = [
-            front("navigation", template="paper.html", title=paper.title) + f"# {md_text(paper.title)}",
+            front("navigation", "toc", template="paper.html", title=paper.title) + f"# {md_text(paper.title)}",
             "",
             self.authors_block(paper.authors),
             f'<p class="atlas-venue">{esc(paper.venue.name)} {paper.year} · {kind}</p>',
             "",
-            f"## Summary {EXCLUDE}",
-            "",
-            Frag(f"<p>{esc(paper.summary)}</p>"),
-            "",
-            f"## Details {EXCLUDE}",
-            "",
         ]
+        # Everything below the authors is one fragment with plain <h2>s: no Markdown, TOC or index
+        # work for it, which keeps 10,000 paper pages cheap to render.
+        body = [section("summary", "Summary"), f"<p>{esc(paper.summary)}</p>", section("details", "Details")]
         links = []
         if paper.arxiv:
             links.append(ext_link(arxiv_url(paper.arxiv), f"arXiv {paper.arxiv}"))
@@ -463,13 +471,14 @@ class Atlas:
         rows.append(("Added", paper.added.isoformat()))
         rows.append(("Source", f"<code>{esc(kb.paths.get(paper.id, f'papers/{paper.id}.yaml'))}</code>"))
         details = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        out += [Frag(f'<table class="atlas-details"><tbody>{details}</tbody></table>'), ""]
+        body.append(f'<table class="atlas-details"><tbody>{details}</tbody></table>')
 
         relations = [(RELATION_OUT[r.type], r.paper) for r in paper.relations if r.paper in kb.papers]
         relations += [(RELATION_IN[t], src) for t, src in kb.cited_by.get(paper.id, []) if src in kb.papers]
-        related = self.related(paper)
+        listed = {pid for _, pid in relations}
+        related = [p for p in self.related(paper, RELATED_LIMIT + len(listed)) if p.id not in listed][:RELATED_LIMIT]
         if relations or related:
-            out += [f"## Related papers {EXCLUDE}", ""]
+            body.append(section("related-papers", "Related papers"))
             block = []
             if relations:
                 block.append('<ul class="atlas-list atlas-relations">')
@@ -483,9 +492,9 @@ class Atlas:
                 block += ['<p class="atlas-muted">Sharing a topic:</p>', '<ul class="atlas-list">']
                 block += [self.paper_item(here, p) for p in related]
                 block.append("</ul>")
-            out += [Frag("\n".join(block)), ""]
-        out += [f"## Cite {EXCLUDE}", "", Frag(self.citation_tabs(paper)), ""]
-        return assemble(out)
+            body += block
+        body += [section("cite", "Cite"), self.citation_tabs(paper)]
+        return assemble([*out, Frag("\n".join(body))])
 
     @staticmethod
     def authors_block(authors: list[str], shown: int = 12) -> str:
@@ -498,11 +507,10 @@ class Atlas:
             f'<span class="atlas-muted">and {rest} more</span></summary>{esc(", ".join(authors[shown:]))}</details>'
         )
 
-    @staticmethod
-    def citation_tabs(paper: Paper) -> str:
+    def citation_tabs(self, paper: Paper) -> str:
         """Material's content tabs (the markup pymdownx.tabbed writes), each holding a code block
         that gets Material's copy button."""
-        tabs = [("BibTeX", bibtex.to_bibtex(paper).strip()), ("Plain text", bibtex.plain_citation(paper).strip())]
+        tabs = [("BibTeX", self.bibtex_entries[paper.id].strip()), ("Plain text", bibtex.plain_citation(paper).strip())]
         radios = "".join(
             f'<input{" checked" if i == 1 else ""} id="__tabbed_1_{i}" name="__tabbed_1" type="radio">'
             for i in range(1, len(tabs) + 1)
