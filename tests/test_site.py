@@ -347,3 +347,14 @@ def test_taxonomy_diagram_links_every_node(real):
     svg = Atlas(kb).home()
     for node in kb.nodes:
         assert f'href="nodes/{node}/"' in svg
+
+
+def test_sources_folder_is_synced_not_rewritten(tmp_path):
+    from smatlas.site.build import sync_folder
+
+    sync_folder(tmp_path, {"a.md": "one", "sub/b.md": "two", "stale.md": "old"})
+    before = (tmp_path / "a.md").stat().st_mtime_ns
+    sync_folder(tmp_path, {"a.md": "one", "sub/b.md": "changed"})
+    assert (tmp_path / "a.md").stat().st_mtime_ns == before
+    assert (tmp_path / "sub" / "b.md").read_text() == "changed"
+    assert not (tmp_path / "stale.md").exists()

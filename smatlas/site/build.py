@@ -11,7 +11,6 @@ import http.server
 import json
 import logging
 import os
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -117,7 +116,6 @@ def write_sources(kb: KnowledgeBase, work: Path, out: Path) -> Path:
     if work.exists():
         if any(work.iterdir()) and not (work / "mkdocs.yml").exists():
             raise SiteError(f"{work} is not empty and does not hold generated sources; move it away first")
-        shutil.rmtree(work)
     docs = work / "docs"
     pages: dict[str, str] = {
         "index.md": atlas.home(),
@@ -147,12 +145,28 @@ def write_sources(kb: KnowledgeBase, work: Path, out: Path) -> Path:
     sizes = {path: len(text.encode("utf-8")) for path, text in files.items()}
     pages["downloads/index.md"] = atlas.downloads_page(sizes)
 
-    for path, text in {**pages, **files}.items():
-        _write(docs / path, text)
-    shutil.copytree(ASSETS / "assets", docs / "assets")
+    for asset in (ASSETS / "assets").iterdir():
+        files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+    sync_folder(docs, {**pages, **files})
     config = work / "mkdocs.yml"
     _write(config, yaml.safe_dump(mkdocs_config(atlas, docs, out), sort_keys=False, allow_unicode=True))
     return config
+
+
+def sync_folder(folder: Path, contents: dict[str, str]) -> None:
+    """Make `folder` hold exactly `contents` (relative path -> text), rewriting only the files that
+    changed: on a slow disk, deleting and recreating 10,000 unchanged files costs more than the build."""
+    wanted = {folder / path: text for path, text in contents.items()}
+    if folder.exists():
+        for file in [f for f in folder.rglob("*") if f.is_file() and f not in wanted]:
+            file.unlink()
+    for path, text in wanted.items():
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                continue
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        _write(path, text)
 
 
 def _check_output(out: Path) -> None:
