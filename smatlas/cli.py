@@ -16,24 +16,33 @@ def _root(args) -> Path:
     return Path(args.root).resolve() if args.root else kbmod.find_root()
 
 
-def _print_errors(errors: list[UserError], warnings: bool = True) -> int:
-    """Print warnings then errors, each `file:line:col: message`; return the number of errors."""
+def _print_errors(errors: list[UserError], warnings: bool = True, annotate: bool = False) -> int:
+    """Print warnings then errors, each `file:line:col: message` (or, with `annotate`, as a GitHub
+    annotation on stdout); return the number of errors."""
+    from smatlas.ci import annotation
+
     errors = sorted(set(errors), key=lambda e: (e.severity != "warning", e.path, e.line, e.col, e.message))
     for e in errors:
         if e.severity == "warning" and not warnings:
             continue
-        print(e, file=sys.stderr if e.severity == "error" else sys.stdout)
+        if annotate:
+            print(annotation(e))
+        else:
+            print(e, file=sys.stderr if e.severity == "error" else sys.stdout)
     return sum(e.severity == "error" for e in errors)
 
 
-def load_checked(root: Path, extra: list[Path] | None = None):
-    """Load the atlas (plus extra paper files) and run every check."""
+def load_checked(root: Path, extra: list[Path] | None = None, only: set[str] | None = None):
+    """Load the atlas (plus extra paper files) and run every check. With `only` (paper paths as
+    displayed), errors in other paper files are left out; taxonomy, tag and collection errors stay."""
     files = kbmod.paper_files(root)
     known = {f.resolve() for f in files} if extra else set()
     for path in extra or []:
         found = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
         files += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
     kb, errors = kbmod.load(root, files)
+    if only is not None:
+        errors = [e for e in errors if e.path in only or not e.path.startswith("papers/")]
     errors += checks.check_all(kb)
     return kb, errors
 
@@ -50,8 +59,21 @@ def cmd_validate(args) -> int:
             root = path.resolve()
         else:
             extra.append(path)
-    kb, errors = load_checked(root, extra)
-    n_errors = _print_errors(errors)
+    only, scope = None, ""
+    if args.changed_since:
+        from smatlas.ci import GitError, changed_paper_files
+
+        try:
+            changed = changed_paper_files(root, args.changed_since)
+        except GitError as exc:
+            print(f"validate --changed-since {args.changed_since}: {exc}", file=sys.stderr)
+            return 2
+        only = {display_path(f, root) for f in changed}
+        scope = f"{len(only)} paper{'s' * (len(only) != 1)} changed since {args.changed_since}; "
+    kb, errors = load_checked(root, extra, only)
+    from smatlas.ci import in_github_actions
+
+    n_errors = _print_errors(errors, annotate=in_github_actions())
     n_warnings = sum(e.severity == "warning" for e in errors)
     counts = f"{len(kb.papers)} papers, {len(kb.nodes)} nodes, {len(kb.tags)} tags"
     warn = f", {n_warnings} warning{'s' * (n_warnings != 1)}" if n_warnings else ""
@@ -59,7 +81,7 @@ def cmd_validate(args) -> int:
         files = len({e.path for e in errors if e.severity == "error"})
         print(f"{n_errors} error{'s' * (n_errors != 1)} in {files} file{'s' * (files != 1)}{warn}", file=sys.stderr)
         return 1
-    print(f"{counts}: OK{warn}")
+    print(f"{scope}{counts}: OK{warn}")
     return 0
 
 
@@ -118,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check taxonomy, tags and papers; print every error as file:line:col")
     p.add_argument("paths", nargs="*", help="an atlas folder, or extra paper files or folders to check with it")
+    p.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="report errors only in papers changed since the git REF (plus new untracked ones), and all collection errors",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="write the JSON Schema of a paper file (papers/schema.json)")
