@@ -164,6 +164,32 @@ def cmd_suggest(args) -> int:
     return 0
 
 
+def cmd_check_links(args) -> int:
+    from smatlas import links
+
+    root = _root(args)
+    files = [Path(f) for f in args.files] or None
+    found, errors = links.check_offline(root, files)
+    if args.online:
+        from smatlas.suggest import cache_dir
+
+        cache = links.LinkCache(None if args.no_cache else cache_dir() / "links.json", args.cache_days)
+        results = links.check_online(
+            found, timeout=args.timeout, workers=args.workers, per_host=args.per_host, cache=cache
+        )
+        errors += links.result_errors(results)
+        data = links.report(results)
+        if args.report:
+            Path(args.report).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    n_errors = _print_errors(errors)
+    summary = f"{len(found)} links in {len({x.path for x in found})} papers"
+    if args.online:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in data["counts"].items())
+        summary += f"; {data['targets']} addresses requested: {counts} ({data['from_cache']} from the cache)"
+    print(f"{summary}: {'OK' if not n_errors else f'{n_errors} error' + 's' * (n_errors != 1)}")
+    return 1 if n_errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smatlas", description="Small Models Atlas: validate, build and run.")
     parser.add_argument("--root", help="the atlas repository (default: found from the current folder)")
@@ -191,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the suggestions as JSON")
     p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("check-links", help="check the shape of every url, code, arxiv and doi; --online requests them")
+    p.add_argument("files", nargs="*", help="paper files to check (default: every paper)")
+    p.add_argument("--online", action="store_true", help="also request every link (never in CI)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument("--workers", type=int, default=8, help="requests at a time (default 8)")
+    p.add_argument("--per-host", type=int, default=2, help="requests at a time to one host (default 2)")
+    p.add_argument("--cache-days", type=float, default=7.0, help="trust cached answers this long (default 7)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--report", metavar="FILE", help="write a JSON report of every request")
+    p.set_defaults(func=cmd_check_links)
 
     p = sub.add_parser("schema", help="write the JSON Schema of a paper file (papers/schema.json)")
     p.add_argument("-o", "--output", help="where to write it")
