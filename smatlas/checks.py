@@ -134,15 +134,16 @@ def check_duplicates(kb: KnowledgeBase) -> list[UserError]:
 def near_duplicate_pairs(titles: dict[str, str], score: float = NEAR_DUPLICATE_SCORE) -> list[tuple[str, str, float]]:
     """Pairs of ids whose normalised titles are near-identical but not equal.
 
-    Titles are blocked by their two rarest words, so the cost grows with the number of titles rather
+    Titles are blocked by their three rarest word stems, so the cost grows with the number of titles rather
     than its square; two near-identical titles share most words and therefore a rare one.
     """
     norm = {pid: normalise_title(t) for pid, t in titles.items()}
-    words = {pid: set(t.split()) for pid, t in norm.items()}
+    # Block on word stems (a plural and its singular share a block), keeping the three rarest.
+    words = {pid: {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in t.split()} for pid, t in norm.items()}
     df = Counter(w for ws in words.values() for w in ws)
     blocks: dict[str, list[str]] = defaultdict(list)
     for pid, ws in words.items():
-        for w in sorted(ws, key=lambda w: (df[w], w))[:2]:
+        for w in sorted(ws, key=lambda w: (df[w], w))[:3]:
             blocks[w].append(pid)
     pairs: dict[tuple[str, str], float] = {}
     for members in blocks.values():

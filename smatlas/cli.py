@@ -190,6 +190,103 @@ def cmd_check_links(args) -> int:
     return 1 if n_errors else 0
 
 
+def cmd_import_bib(args) -> int:
+    from smatlas.intake import atlas_vocabulary, import_bibtex
+
+    root = _root(args)
+    if not Path(args.file).is_file():
+        print(f"{args.file}: no such file, or not a file", file=sys.stderr)
+        return 2
+    unknown = [n for n in args.taxonomy if n not in atlas_vocabulary(root)[0]]
+    if unknown or not (args.taxonomy or args.dry_run):
+        what = f"{', '.join(unknown)}: not a node of taxonomy/taxonomy.yaml" if unknown else "missing"
+        print(f"--taxonomy: {what}; give the node(s) the new papers belong to", file=sys.stderr)
+        return 2
+    result = import_bibtex(Path(args.file), args.file, root, args.taxonomy, args.dry_run, args.skip_broken)
+    plan = result.plan
+    _print_errors(plan.errors)
+    for candidate, known, how in plan.duplicates:
+        print(f"{candidate.source}: duplicate of {known.id} ({known.where}): {how}; skipped")
+    written = {display_path(p, root) for p in result.written}
+    for candidate, new_id in plan.new:
+        path = f"papers/{new_id}.yaml"
+        print(f"{candidate.source}: {'wrote' if path in written else 'would write'} {path}")
+    _print_errors(result.write_errors)
+    if args.dry_run:
+        print("dry run: nothing written")
+    elif plan.broken and not args.skip_broken:
+        print("nothing written: fix the broken entries, or pass --skip-broken to import the rest", file=sys.stderr)
+    elif written:
+        print("next: replace the placeholder summary in each new file, then run smatlas validate")
+    print(plan.summary())
+    return 1 if plan.broken or result.write_errors else 0
+
+
+def cmd_export_bib(args) -> int:
+    from smatlas.bibtex import export_bibtex
+    from smatlas.writer import write_atomic
+
+    root = _root(args)
+    kb, errors = load_checked(root)
+    if _print_errors(errors, warnings=False):
+        print("fix the errors above, then export again", file=sys.stderr)
+        return 1
+    papers = list(kb.papers.values())
+    if args.node:
+        if args.node not in kb.nodes:
+            print(f"--node: '{args.node}' is not a node of taxonomy/taxonomy.yaml", file=sys.stderr)
+            return 2
+        subtree = set(kb.subtree(args.node))
+        papers = [p for p in papers if subtree.intersection(p.taxonomy)]
+    if args.tag:
+        if args.tag not in kb.tags:
+            print(f"--tag: '{args.tag}' is not in taxonomy/tags.yaml", file=sys.stderr)
+            return 2
+        papers = [p for p in papers if args.tag in p.tags]
+    text = export_bibtex(papers)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_atomic(Path(args.output), text, overwrite=True)
+    except OSError as exc:
+        print(f"{args.output}: cannot write: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(papers)} entries to {args.output}")
+    return 0
+
+
+NEW_FLAGS = {"authors": "--author", "tags": "--tag", "venue.kind": "--kind", "venue.name": "--venue"}
+NEW_FIELDS = ("title", "authors", "year", "venue", "kind", "arxiv", "doi", "url", "code", "taxonomy", "tags", "id")
+
+
+def cmd_new(args) -> int:
+    from smatlas import intake
+
+    root = _root(args)
+    values = {name: getattr(args, name) for name in NEW_FIELDS}
+    if not any(values.values()):
+        if not sys.stdin.isatty():
+            print("new: give the fields as flags (see smatlas new --help), or run it in a terminal", file=sys.stderr)
+            return 2
+        try:
+            values = intake.prompt_new_paper(input, print, root)
+        except EOFError:
+            print()
+            return 1
+    result = intake.add_new_paper(values, root)
+    for name, message in result.problems:
+        print(f"{NEW_FLAGS.get(name, '--' + name.split('.')[0].replace('/', '/--'))}: {message}", file=sys.stderr)
+    if result.refusal:
+        print(result.refusal, file=sys.stderr)
+    for note in result.notes:
+        print(note)
+    if result.written is None:
+        return 1
+    print(f"wrote {display_path(result.written, root)}; replace its placeholder summary, then run smatlas validate")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smatlas", description="Small Models Atlas: validate, build and run.")
     parser.add_argument("--root", help="the atlas repository (default: found from the current folder)")
@@ -245,6 +342,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("import-bib", help="add the papers of a BibTeX file (placeholder summaries to fill in)")
+    p.add_argument("file", metavar="FILE", help="the BibTeX file")
+    p.add_argument(
+        "--taxonomy", nargs="+", action="extend", default=[], metavar="NODE", help="node(s) of the new papers"
+    )
+    p.add_argument("--dry-run", action="store_true", help="write nothing; print what would happen")
+    p.add_argument("--skip-broken", action="store_true", help="import the good entries even when some are broken")
+    p.set_defaults(func=cmd_import_bib)
+
+    p = sub.add_parser("export-bib", help="BibTeX for the atlas, a taxonomy subtree or a tag")
+    p.add_argument("--node", help="only papers in this taxonomy node or below it")
+    p.add_argument("--tag", help="only papers with this tag")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=cmd_export_bib)
+
+    p = sub.add_parser("new", help="add one paper (asks for the fields when run without flags in a terminal)")
+    p.add_argument("--title")
+    p.add_argument("--author", dest="authors", action="append", metavar="NAME", help="repeat for each author, in order")
+    p.add_argument("--year", type=int)
+    p.add_argument("--venue", help="short name (ICLR, NeurIPS...) or full name; default arXiv with --arxiv")
+    p.add_argument("--kind", choices=["conference", "journal", "workshop", "preprint"], help="default: from the venue")
+    p.add_argument("--arxiv", metavar="ID")
+    p.add_argument("--doi")
+    p.add_argument("--url")
+    p.add_argument("--code", metavar="URL")
+    p.add_argument("--taxonomy", nargs="+", action="extend", metavar="NODE")
+    p.add_argument("--tag", dest="tags", nargs="+", action="extend", metavar="TAG")
+    p.add_argument("--id", help="the id to use instead of the one the id rule gives; refused when taken")
+    p.set_defaults(func=cmd_new)
 
     try:
         from smatlas import runner

@@ -212,3 +212,13 @@ def test_extra_paper_paths_are_checked_against_the_atlas(atlas, tmp_path, capsys
     code = main(["--root", str(atlas), "validate", str(staging)])
     err = capsys.readouterr().err
     assert code == 1 and "also used by" in err
+
+
+def test_near_duplicate_blocking_finds_plural_and_dropped_article_variants():
+    titles = {
+        "a": "Distilling the Knowledge in a Neural Network",
+        "b": "Distilling the Knowledge in Neural Networks",
+        "c": "Fast Inference from Transformers via Speculative Decoding",
+    }
+    pairs = checks.near_duplicate_pairs(titles)
+    assert [(a, b) for a, b, _ in pairs] == [("a", "b")]

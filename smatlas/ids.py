@@ -1,0 +1,72 @@
+"""The paper id rule, which is also the citation key: first author's family name + year + first
+significant title word (`sun2024simple`), with a letter suffix on collision (`abdin2024phib`).
+
+Names are read as the atlas stores them, given names first ("J. Zico Kolter"); a name with a comma
+is read as "Family, Given". A trailing generational suffix ("Jr.", "III") is not a family name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import string
+import unicodedata
+from collections.abc import Container, Iterator
+
+STOPWORDS = frozenset(
+    """a an the on of in for to and with via by from is are do does can how what when why
+    towards toward at as its your our we be not or vs versus into over under than this that these""".split()
+)
+NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+MAX_ID = 80
+
+
+def ascii_fold(text: str) -> str:
+    """Drop accents and anything else outside ASCII: "Kocoń" -> "Kocon"."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", ascii_fold(text).lower())
+
+
+def family_name(name: str) -> str:
+    """The family name as lowercase ASCII letters and digits ("Gaël Varoquaux" -> "varoquaux")."""
+    name = name.strip()
+    if "," in name:
+        return _slug(name.split(",")[0])
+    parts = name.split()
+    while len(parts) > 1 and _slug(parts[-1]) in NAME_SUFFIXES:
+        parts.pop()
+    return _slug(parts[-1] if parts else name)
+
+
+def first_word(title: str) -> str:
+    """The first title word that is not a stop word, lowercase ASCII ("untitled" when there is none)."""
+    for word in re.split(r"[^a-z0-9]+", ascii_fold(title).lower()):
+        if word and word not in STOPWORDS:
+            return word
+    return "untitled"
+
+
+def paper_id(first_author: str, year: int, title: str) -> str:
+    """The id (and citation key) before any collision suffix: `sun2024simple`."""
+    family = family_name(first_author) or "anonymous"
+    return f"{family}{year}{first_word(title)}"[: MAX_ID - 2]
+
+
+def _suffixes() -> Iterator[str]:
+    """b, c, ..., z, then ba, bb, ... (an unsuffixed id is the first, "a")."""
+    yield from string.ascii_lowercase[1:]
+    for size in itertools.count(2):
+        for letters in itertools.product(string.ascii_lowercase, repeat=size):
+            if letters[0] != "a":
+                yield "".join(letters)
+
+
+def unique_id(base: str, taken: Container[str]) -> str:
+    """`base` itself when free, else `base` with the first free suffix b, c, ..."""
+    if base not in taken:
+        return base
+    return next(base + s for s in _suffixes() if base + s not in taken)
