@@ -44,13 +44,18 @@ def placement_rows(index: Index, name: str) -> list[dict]:
     start = time.perf_counter()
     p = leave_one_out(index)
     seconds = time.perf_counter() - start
-    return [
+    rows = [
         row(name, "LOO top-1 (own node or parent)", p.top1),
         row(name, "LOO top-3 (own node or parent)", p.top3, goal=">= 0.85", ok=p.top3 >= 0.85),
         row(name, "LOO top-1 (own node only)", p.top1_strict),
         row(name, "LOO top-3 (own node only)", p.top3_strict),
         row(name, "LOO tag precision@3", p.tags_precision3),
         row(name, "LOO per paper", 1000 * seconds / p.papers, "ms"),
+    ]
+    t = leave_one_out(index, use_summary=False)  # what `new` and `import-bib` can do
+    return rows + [
+        row(name, "LOO top-1, title only", t.top1),
+        row(name, "LOO top-3, title only", t.top3),
     ]
 
 

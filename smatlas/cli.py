@@ -190,6 +190,16 @@ def cmd_check_links(args) -> int:
     return 1 if n_errors else 0
 
 
+def _hints(root: Path, titles: list[str], off: bool = False) -> list[str]:
+    """Placement hints for new papers (see smatlas.suggest.placement_hints); empty when turned off
+    or when there are more new papers than a person would read hints for."""
+    from smatlas.suggest import HINT_LIMIT, placement_hints
+
+    if off or not titles or len(titles) > HINT_LIMIT:
+        return ["" for _ in titles]
+    return placement_hints(root, titles)
+
+
 def cmd_import_bib(args) -> int:
     from smatlas.intake import atlas_vocabulary, import_bibtex
 
@@ -208,9 +218,12 @@ def cmd_import_bib(args) -> int:
     for candidate, known, how in plan.duplicates:
         print(f"{candidate.source}: duplicate of {known.id} ({known.where}): {how}; skipped")
     written = {display_path(p, root) for p in result.written}
-    for candidate, new_id in plan.new:
+    hints = _hints(root, [c.fields.get("title", "") for c, _ in plan.new], args.no_suggest)
+    for (candidate, new_id), hint in zip(plan.new, hints, strict=True):
         path = f"papers/{new_id}.yaml"
         print(f"{candidate.source}: {'wrote' if path in written else 'would write'} {path}")
+        if hint:
+            print(f"  {hint}")
     _print_errors(result.write_errors)
     if args.dry_run:
         print("dry run: nothing written")
@@ -277,6 +290,9 @@ def cmd_new(args) -> int:
     result = intake.add_new_paper(values, root)
     for name, message in result.problems:
         print(f"{NEW_FLAGS.get(name, '--' + name.split('.')[0].replace('/', '/--'))}: {message}", file=sys.stderr)
+    if values.get("title") and any(name == "taxonomy" for name, _ in result.problems):
+        for hint in _hints(root, [values["title"]], args.no_suggest):
+            print(hint, file=sys.stderr)
     if result.refusal:
         print(result.refusal, file=sys.stderr)
     for note in result.notes:
@@ -284,6 +300,8 @@ def cmd_new(args) -> int:
     if result.written is None:
         return 1
     print(f"wrote {display_path(result.written, root)}; replace its placeholder summary, then run smatlas validate")
+    for hint in _hints(root, [values["title"]], args.no_suggest):
+        print(hint)
     return 0
 
 
@@ -350,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="write nothing; print what would happen")
     p.add_argument("--skip-broken", action="store_true", help="import the good entries even when some are broken")
+    p.add_argument(
+        "--no-suggest", action="store_true", help="no taxonomy and tag hints (shown for up to 50 new papers)"
+    )
     p.set_defaults(func=cmd_import_bib)
 
     p = sub.add_parser("export-bib", help="BibTeX for the atlas, a taxonomy subtree or a tag")
@@ -371,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--taxonomy", nargs="+", action="extend", metavar="NODE")
     p.add_argument("--tag", dest="tags", nargs="+", action="extend", metavar="TAG")
     p.add_argument("--id", help="the id to use instead of the one the id rule gives; refused when taken")
+    p.add_argument("--no-suggest", action="store_true", help="no taxonomy and tag hints for the title")
     p.set_defaults(func=cmd_new)
 
     try:

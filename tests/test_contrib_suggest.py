@@ -268,3 +268,60 @@ def test_minilm_leave_one_out_stays_above_floor(real_kb, minilm_cache):
     index = Index(real_kb, MiniLMBackend(cache=EmbeddingCache(minilm_cache)))
     placement = leave_one_out(index)
     assert placement.top3 >= MINILM_TOP3_FLOOR, placement.misses
+
+
+# ---- hints in `new` and `import-bib` --------------------------------------------------------------
+
+NEW_DRAFT = ["--title", "Verifying Draft Tokens of a Small Model", "--author", "Jane Doe", "--year", "2025"]
+NEW_DRAFT += ["--arxiv", "2501.99999"]
+
+
+def test_new_shows_placement_hints_from_the_title(tiny, capsys):
+    code = main(["--root", str(tiny), "new", *NEW_DRAFT, "--taxonomy", "speculative-decoding"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[0].startswith("wrote papers/doe2025verifying.yaml")
+    assert out[1].startswith("suggested taxonomy: speculative-decoding")
+    (tiny / "papers" / "doe2025verifying.yaml").unlink()
+    code = main(["--root", str(tiny), "new", *NEW_DRAFT, "--taxonomy", "speculative-decoding", "--no-suggest"])
+    assert code == 0 and "suggested" not in capsys.readouterr().out
+    (tiny / "papers" / "doe2025verifying.yaml").unlink()
+    code = main(["--root", str(tiny), "new", *NEW_DRAFT])  # no taxonomy: the hint helps choose one
+    err = capsys.readouterr().err
+    assert code == 1 and "--taxonomy: give at least one taxonomy node" in err
+    assert "suggested taxonomy: speculative-decoding" in err
+
+
+BIB = """\
+@misc{ada2025routing,
+  title = {Sending Queries to a Small or a Large Model With a Router},
+  author = {Ada, Grace},
+  year = {2025},
+  eprint = {2501.99998},
+  archivePrefix = {arXiv}
+}
+@misc{cy2025study,
+  title = {Speculative Decoding With a Small Draft Model: Faster and Exact Sampling for Everyone},
+  author = {Cy, Zed},
+  year = {2025},
+  eprint = {2501.99997},
+  archivePrefix = {arXiv}
+}
+"""
+
+
+def test_import_bib_shows_a_hint_under_each_new_paper_and_flags_likely_duplicates(tiny, capsys, monkeypatch):
+    (tiny / "refs.bib").write_text(BIB, encoding="utf-8")
+    args = ["--root", str(tiny), "import-bib", str(tiny / "refs.bib"), "--dry-run"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "2 new, 0 duplicates, 0 broken"
+    routing = out.index(next(line for line in out if "would write papers/ada2025sending.yaml" in line))
+    assert out[routing + 1].startswith("  suggested taxonomy: routing")
+    draft = next(i for i, line in enumerate(out) if "would write papers/cy2025speculative.yaml" in line)
+    assert out[draft + 1].startswith("  suggested taxonomy: speculative-decoding")
+    assert out[draft + 1].endswith("; likely duplicate of cy2023draft")
+    import smatlas.suggest as suggest_module
+
+    monkeypatch.setattr(suggest_module, "HINT_LIMIT", 1)  # more new papers than anyone reads hints for
+    assert main(args) == 0
+    assert "suggested" not in capsys.readouterr().out
