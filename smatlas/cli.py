@@ -71,6 +71,8 @@ def cmd_validate(args) -> int:
         only = {display_path(f, root) for f in changed}
         scope = f"{len(only)} paper{'s' * (len(only) != 1)} changed since {args.changed_since}; "
     kb, errors = load_checked(root, extra, only)
+    if only is not None:  # warnings (near-duplicate titles) only when they concern a changed paper
+        errors = [e for e in errors if e.severity == "error" or e.path in only or any(p in e.message for p in only)]
     from smatlas.ci import in_github_actions
 
     n_errors = _print_errors(errors, annotate=in_github_actions())
@@ -315,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--changed-since",
         metavar="REF",
-        help="report errors only in papers changed since the git REF (plus new untracked ones), and all collection errors",
+        help="report only the errors and warnings of papers changed since the git REF (plus new untracked ones), "
+        "and every collection error",
     )
     p.set_defaults(func=cmd_validate)
 

@@ -144,3 +144,20 @@ def test_unknown_ref_or_no_repository_is_a_clear_error(repo, tmp_path_factory, c
     shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
     code = main(["--root", str(plain), "validate", "--changed-since", "main"])
     assert code == 2 and "validate --changed-since main:" in capsys.readouterr().err
+
+
+def test_near_duplicate_warnings_only_when_they_concern_a_changed_paper(repo, capsys):
+    write_paper(repo, "zoe2024other.yaml", paper("zoe2024other", "2402.00009", "Another Distinct Paper II"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "an old near-duplicate pair")
+    git(repo, "branch", "-f", "base")
+    assert main(["--root", str(repo), "validate", str(repo)]) == 1  # the old broken paper
+    assert "warning: title: nearly the same" in capsys.readouterr().out  # the full run sees the old pair
+    assert main(["--root", str(repo), "validate", "--changed-since", "base"]) == 0
+    out = capsys.readouterr().out
+    assert "warning" not in out and "0 papers changed since base" in out
+    # A new paper near-identical to an old one: the warning may sit on the old file, and is shown.
+    write_paper(repo, "abe2024small.yaml", paper("abe2024small", "2402.00010", "Small Models Help Large One"))
+    assert main(["--root", str(repo), "validate", "--changed-since", "base"]) == 0
+    out = capsys.readouterr().out
+    assert "papers/doe2024small.yaml:3:1: warning: title: nearly the same as papers/abe2024small.yaml" in out
