@@ -93,12 +93,16 @@ def words(text: str) -> list[str]:
     return [_stem(w) for w in normalise(text).split() if w not in STOPWORDS and len(w) > 1]
 
 
+def written_summary(summary: str | None) -> str:
+    """The summary, or "" while it is still the placeholder that `new` and `import-bib` leave."""
+    summary = (summary or "").strip()
+    return "" if summary.upper().startswith("TODO") or summary.startswith(SUMMARY_PLACEHOLDER) else summary
+
+
 def paper_text(title: str, summary: str) -> str:
     """The text that places a paper: its title and, when written, its summary."""
-    summary = (summary or "").strip()
-    if summary.upper().startswith("TODO") or summary.startswith(SUMMARY_PLACEHOLDER):
-        summary = ""
-    return f"{title.strip()}. {summary}".strip() if summary else title.strip()
+    summary = written_summary(summary)
+    return f"{title.strip()}. {summary}" if summary else title.strip()
 
 
 # ---- TF-IDF backend ------------------------------------------------------------------------------
@@ -350,12 +354,14 @@ class Index:
         else:
             self.titles_backend = make_backend(duplicates) if isinstance(duplicates, str) else duplicates
         self.ids = sorted(kb.papers)
-        # Every title and title head of the atlas, each with its paper and whether it is a head.
-        self.titles: list[tuple[str, str, bool]] = [
-            (pid, variant, i > 0) for pid in self.ids for i, variant in enumerate(title_variants(kb.papers[pid].title))
+        # Every title and title head of the atlas: its paper, whether it is a head, and its numbers.
+        self.titles: list[tuple[str, str, bool, frozenset[str]]] = [
+            (pid, variant, i > 0, _numbers(variant))
+            for pid in self.ids
+            for i, variant in enumerate(title_variants(kb.papers[pid].title))
         ]
         self.backend.fit_papers([(kb.papers[pid].title, kb.papers[pid].summary) for pid in self.ids])
-        self.titles_backend.fit_titles([text for _, text, _ in self.titles])
+        self.titles_backend.fit_titles([text for _, text, _, _ in self.titles])
 
     def duplicates(self, title: str, skip: set[str] = frozenset()) -> dict[str, float]:
         """Papers whose title is at least the threshold close to `title`: the best score
@@ -368,10 +374,8 @@ class Index:
         best: dict[str, float] = {}
         for q, (query, query_is_head) in enumerate(zip(variants, (False, True), strict=False)):
             numbers = _numbers(query)
-            for (pid, text, is_head), sim in zip(self.titles, sims[q], strict=True):
-                if pid in skip or (is_head and query_is_head) or sim < threshold:
-                    continue
-                if _numbers(text) != numbers:
+            for (pid, _, is_head, its_numbers), sim in zip(self.titles, sims[q], strict=True):
+                if sim < threshold or pid in skip or (is_head and query_is_head) or its_numbers != numbers:
                     continue
                 best[pid] = max(best.get(pid, 0.0), sim)
         return best
@@ -380,7 +384,7 @@ class Index:
         """The top `k` nodes and tags for a paper, its nearest papers, and likely duplicates.
         Papers in `exclude` neither vote nor count as duplicates (leave-one-out, or a paper's own file)."""
         skip = set(exclude)
-        sims = self.backend.paper_similarities(title, summary)
+        sims = self.backend.paper_similarities(title, written_summary(summary))
         ranked = sorted(
             ((s, pid) for pid, s in zip(self.ids, sims, strict=True) if pid not in skip),
             key=lambda sp: (-sp[0], sp[1]),
@@ -412,8 +416,8 @@ def suggest(
 ) -> Suggestions:
     """Top-`k` taxonomy nodes and tags for a new paper, and likely duplicates in the atlas.
 
-    The function the `new` and `import-bib` commands call. `backend` is `auto` (MiniLM when
-    installed, else TF-IDF), `minilm`, `tfidf`, or a backend object."""
+    `backend` is `auto` (MiniLM when installed, else TF-IDF), `minilm`, `tfidf`, or a backend
+    object. To place many papers, build one `Index` and call its `suggest` for each."""
     return Index(kb, backend).suggest(title, summary, k=k, exclude=exclude)
 
 

@@ -325,3 +325,12 @@ def test_import_bib_shows_a_hint_under_each_new_paper_and_flags_likely_duplicate
     monkeypatch.setattr(suggest_module, "HINT_LIMIT", 1)  # more new papers than anyone reads hints for
     assert main(args) == 0
     assert "suggested" not in capsys.readouterr().out
+
+
+def test_placeholder_summary_counts_as_no_summary(tiny):
+    kb, _ = load(tiny)
+    index = Index(kb, "tfidf")
+    title = "Verifying Draft Tokens of a Small Model"
+    placeholder = index.suggest(title, "TODO: write a summary in your own words")
+    assert placeholder == index.suggest(title, "")
+    assert placeholder != index.suggest(title, TINY["dee2024pruning"][2])
