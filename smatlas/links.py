@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from smatlas.errors import UserError, display_path
+from smatlas.errors import UserError
 from smatlas.kb import paper_files
-from smatlas.yamlio import read_document
+from smatlas.load import read_file
 
 LINK_FIELDS = ("url", "code", "arxiv", "doi")
 
@@ -204,12 +204,7 @@ class Link:
 
 def check_file(file: Path, root: Path) -> tuple[list[Link], list[UserError]]:
     """The links of one paper file and every shape problem in them."""
-    path = display_path(file, root)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        return [], [UserError(path, 0, 0, f"cannot read the file: {exc.strerror}")]
-    doc, errors = read_document(raw, path)
+    path, doc, errors = read_file(file, root)
     if doc is None or not isinstance(doc.data, dict):
         return [], errors  # `smatlas validate` explains what is wrong with the file itself
     links, problems = [], []

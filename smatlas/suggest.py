@@ -456,14 +456,10 @@ def placement_hints(root: Path, titles: Sequence[str], backend="tfidf") -> list[
 def read_query(file: Path, root: Path) -> tuple[str, str, str | None, list]:
     """Title and summary of a paper file, read without the schema (a new file may still carry the
     placeholder summary), and the paper's id when the file is one of the atlas's own papers."""
-    from smatlas.errors import UserError, display_path
-    from smatlas.yamlio import read_document
+    from smatlas.errors import UserError
+    from smatlas.load import read_file
 
-    path = display_path(file, root)
-    try:
-        doc, errors = read_document(file.read_bytes(), path)
-    except OSError as exc:
-        return "", "", None, [UserError(path, 0, 0, f"cannot read the file: {exc.strerror}")]
+    path, doc, errors = read_file(file, root)
     if doc is None or errors:
         return "", "", None, errors
     data = doc.data if isinstance(doc.data, dict) else {}
