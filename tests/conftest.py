@@ -35,10 +35,19 @@ added: 2026-11-23
 """
 
 
+def copy_taxonomy(dst: Path) -> None:
+    """Copy the real taxonomy and tags to dst, with the reference-implementation modules its nodes
+    list (validation checks that every listed implementation exists)."""
+    shutil.copytree(ROOT / "taxonomy", dst / "taxonomy")
+    (dst / "reference_impls").mkdir()
+    for module in (ROOT / "reference_impls").glob("*.py"):
+        shutil.copy(module, dst / "reference_impls" / module.name)
+
+
 @pytest.fixture
 def atlas(tmp_path: Path) -> Path:
     """A copy of the real taxonomy and tags with one valid paper."""
-    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    copy_taxonomy(tmp_path)
     (tmp_path / "papers").mkdir()
     (tmp_path / "papers" / "doe2024small.yaml").write_text(VALID_PAPER, encoding="utf-8")
     return tmp_path

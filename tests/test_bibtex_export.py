@@ -10,7 +10,7 @@ from pathlib import Path
 import bibtexparser
 import pytest
 from bibtexparser import middlewares as m
-from conftest import ROOT
+from conftest import ROOT, copy_taxonomy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +34,7 @@ UPDATE = os.environ.get("SMATLAS_UPDATE_GOLDEN") == "1"
 @pytest.fixture
 def bib_atlas(tmp_path: Path) -> Path:
     """The real taxonomy with the six fixture papers of tests/data/bibtex/papers."""
-    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    copy_taxonomy(tmp_path)
     shutil.copytree(DATA / "papers", tmp_path / "papers")
     return tmp_path
 

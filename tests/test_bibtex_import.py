@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, copy_taxonomy
 
 from smatlas.bibtex import export_bibtex, read_bibtex, resolve_venue
 from smatlas.cli import main
@@ -30,7 +30,7 @@ SUMMARY = (
 def atlas(tmp_path: Path, monkeypatch) -> Path:
     """The real taxonomy and three real papers (relations dropped), with messy.bib as refs.bib; the
     current folder is the atlas, so errors name the file `refs.bib`."""
-    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    copy_taxonomy(tmp_path)
     (tmp_path / "papers").mkdir()
     for pid in ATLAS_PAPERS:
         text = (ROOT / "papers" / f"{pid}.yaml").read_text(encoding="utf-8")
@@ -351,7 +351,7 @@ def test_round_trip_of_the_whole_atlas_gives_back_ids_titles_authors_and_years(t
     kb, _ = load(ROOT)
     assert len(kb.papers) > 200
     (tmp_path / "atlas.bib").write_text(export_bibtex(kb.papers.values()), encoding="utf-8")
-    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    copy_taxonomy(tmp_path)
     (tmp_path / "papers").mkdir()
     monkeypatch.chdir(tmp_path)
     code, out, err = import_bib(capsys, "atlas.bib", "--taxonomy", "rag")

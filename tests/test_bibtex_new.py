@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, copy_taxonomy
 
 from smatlas.cli import main
 from smatlas.yamlio import read_document
@@ -25,7 +24,7 @@ NEW = [
 
 @pytest.fixture
 def atlas(tmp_path: Path, monkeypatch) -> Path:
-    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    copy_taxonomy(tmp_path)
     (tmp_path / "papers").mkdir()
     text = (ROOT / "papers" / "sun2024simple.yaml").read_text(encoding="utf-8")
     text = re.sub(r"^relations:\n(?:  .*\n)+", "", text, flags=re.MULTILINE)

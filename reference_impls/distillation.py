@@ -1,0 +1,380 @@
+"""Knowledge distillation: a small student learns from a larger teacher's outputs.
+
+With teacher distribution p = softmax(z_t / T) and student distribution q = softmax(z_s / T) over the
+vocabulary at every position:
+
+    logit KD (hinton2015distilling)   L = (1 - a) CE(y, q_1) + a T^2 KL(p || q)          (forward KL)
+    reverse KL (gu2024minillm)        L = KL(q || p)   mode seeking; student warm-started with CE
+    generalised JSD (agarwal2024policy)
+        JSD_b(p, q) = b KL(p || m) + (1 - b) KL(q || m),  m = b p + (1 - b) q,
+        and a share `on_policy` of the batches are sequences the student sampled itself.
+        Convention pinned here: b = 0 gives KL(p || q) (forward) and b = 1 gives KL(q || p) (reverse),
+        the limits of JSD_b / b and JSD_b / (1 - b); 0 < b < 1 is the plain JSD_b.
+    sequence-level KD (kim2016sequence)  black box: maximum likelihood on the teacher's greedy
+        generations (the mode the teacher would output), no access to its logits.
+
+The demo trains students of one zoo shape from the same initialisation, on the same batches, for
+the same steps: cross-entropy only, logit KD; then fine-tunes the CE student with forward KL,
+reverse KL and GKD; and trains a student on the teacher's generations. It reports how much of the
+teacher-student gap in held-out NLL logit KD closes. A bimodal toy target shows the mode-seeking of
+reverse KL. Related: sanh2019distilbert, jiao2020tinybert (distillation of hidden states as well,
+not implemented here).
+
+Notes: MiniLLM optimises the sequence-level reverse KL with a policy gradient on student samples;
+here the reverse KL is the token-level one on corpus text (the GKD paper's supervised variant).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedModel
+
+from reference_impls import zoo
+from reference_impls.common import (
+    Claim,
+    Progress,
+    Result,
+    Timer,
+    config_dict,
+    report,
+    seed_everything,
+    set_threads,
+)
+
+
+@dataclass
+class Config:
+    teacher: str = "zoo-660k"  # zoo name or local checkpoint folder of the teacher
+    student: str = "zoo-180k"  # zoo shape of the students (trained here from a fresh initialisation)
+    steps: int = 300  # training steps of each student trained from scratch
+    batch: int = 16  # sequences per step
+    seq_len: int = 64  # tokens per sequence
+    lr: float = 6e-3  # peak learning rate of students trained from scratch
+    temperature: float = 1.0  # Hinton temperature T of logit KD (T = 2 hurt held-out NLL here)
+    alpha: float = 0.5  # weight a of the KD term (1 - a on cross-entropy)
+    finetune_steps: int = 80  # steps of forward-KL / reverse-KL / GKD fine-tuning of the CE student
+    finetune_lr: float = 1e-3  # their peak learning rate
+    gkd_beta: float = 0.5  # b of the generalised JSD
+    gkd_on_policy: float = 0.5  # share of GKD batches made of student samples
+    seqkd_prompts: int = 512  # training prompts the teacher continues for sequence-level KD
+    prompt_len: int = 16  # prompt length ("\n" + start of a document)
+    gen_len: int = 48  # tokens the teacher generates per prompt
+    eval_tokens: int = 16384  # held-out tokens for NLL and KL
+    eval_prompts: int = 256  # held-out prompts for greedy agreement with the teacher
+    eval_gen_len: int = 32  # greedy tokens compared
+    toy_steps: int = 400  # optimisation steps of the bimodal toy
+    seed: int = 0  # initialisation and batch order
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(
+            student="zoo-50k",
+            steps=100,
+            batch=8,
+            finetune_steps=20,
+            seqkd_prompts=128,
+            eval_tokens=4096,
+            eval_prompts=64,
+            toy_steps=200,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Losses: pure functions of logits (..., V); every loss is a mean over positions.
+
+
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(-1, x.shape[-1]).float()  # (N, V)
+
+
+def forward_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """T^2 KL(p_T || q_T), p = softmax(teacher / T), q = softmax(student / T)."""
+    s, t = _flat(student_logits) / temperature, _flat(teacher_logits) / temperature  # (N, V)
+    log_q, log_p = F.log_softmax(s, dim=-1), F.log_softmax(t, dim=-1)
+    return temperature**2 * (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+
+
+def reverse_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """KL(q || p): the student's own probability mass is what is penalised (mode seeking)."""
+    log_q, log_p = F.log_softmax(_flat(student_logits), dim=-1), F.log_softmax(_flat(teacher_logits), dim=-1)
+    return (log_q.exp() * (log_q - log_p)).sum(-1).mean()
+
+
+def generalized_jsd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, beta: float) -> torch.Tensor:
+    """JSD_b(p, q) = b KL(p || m) + (1 - b) KL(q || m), m = b p + (1 - b) q; b=0: KL(p||q), b=1: KL(q||p)."""
+    if beta == 0:
+        return forward_kl(student_logits, teacher_logits)
+    if beta == 1:
+        return reverse_kl(student_logits, teacher_logits)
+    log_q, log_p = F.log_softmax(_flat(student_logits), dim=-1), F.log_softmax(_flat(teacher_logits), dim=-1)
+    log_m = torch.logsumexp(torch.stack([log_p + math.log(beta), log_q + math.log(1 - beta)]), dim=0)  # (N, V)
+    kl_pm = (log_p.exp() * (log_p - log_m)).sum(-1)  # (N,)
+    kl_qm = (log_q.exp() * (log_q - log_m)).sum(-1)  # (N,)
+    return (beta * kl_pm + (1 - beta) * kl_qm).mean()
+
+
+def hinton_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor,
+    temperature: float,
+    alpha: float,
+) -> torch.Tensor:
+    """(1 - a) CE(y, student) + a T^2 KL(p_T || q_T); targets (...,) token ids."""
+    ce = F.cross_entropy(_flat(student_logits), targets.reshape(-1))
+    return (1 - alpha) * ce + alpha * forward_kl(student_logits, teacher_logits, temperature)
+
+
+def entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy (nats) of softmax(logits)."""
+    log_q = F.log_softmax(_flat(logits), dim=-1)
+    return -(log_q.exp() * log_q).sum(-1).mean()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The bimodal toy: fit a unimodal family to a two-peaked target with each KL.
+
+
+def bimodal_target(n: int = 64, centres: tuple[float, float] = (16.0, 48.0), width: float = 3.0) -> torch.Tensor:
+    """Log-probabilities (n,) of an equal mixture of two discretised Gaussians."""
+    x = torch.arange(n, dtype=torch.float64)
+    dens = sum(torch.exp(-((x - c) ** 2) / (2 * width**2)) for c in centres)
+    return torch.log(dens / dens.sum())
+
+
+def fit_unimodal(target_logp: torch.Tensor, divergence: str, steps: int = 400, lr: float = 0.1) -> torch.Tensor:
+    """Fit logits -(x - mu)^2 / (2 s^2) to the target by "forward" or "reverse" KL; returns the fit."""
+    x = torch.arange(len(target_logp), dtype=torch.float64)
+    mu = torch.tensor(len(x) * 3 / 8, dtype=torch.float64, requires_grad=True)  # off-centre, narrow start
+    log_s = torch.tensor(math.log(2.0), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([mu, log_s], lr=lr)
+    for _ in range(steps):
+        logits = -((x - mu) ** 2) / (2 * torch.exp(log_s) ** 2)  # (n,)
+        loss_fn = forward_kl if divergence == "forward" else reverse_kl
+        loss = loss_fn(logits[None], target_logp[None])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (-((x - mu) ** 2) / (2 * torch.exp(log_s) ** 2)).detach()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training and measuring students (any transformers causal LMs sharing a vocabulary)
+
+
+def distill(
+    student: PreTrainedModel,
+    teacher: PreTrainedModel,
+    batches,
+    steps: int,
+    loss: str = "hinton",
+    lr: float = 3e-3,
+    temperature: float = 1.0,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    on_policy: float = 0.0,
+    prompt_len: int = 8,
+    seed: int = 0,
+    progress=None,
+) -> PreTrainedModel:
+    """Train `student` on batches (B, T) of token ids with loss "ce", "hinton", "forward", "reverse" or "gkd".
+
+    For "gkd", a share `on_policy` of the steps replace the batch by student samples continuing its
+    first `prompt_len` tokens.
+    """
+    teacher.eval()
+    g = torch.Generator().manual_seed(seed)
+
+    def loss_fn(model: PreTrainedModel, x: torch.Tensor) -> torch.Tensor:
+        if loss == "ce":
+            return zoo.lm_loss(model, x)
+        if loss == "gkd" and torch.rand((), generator=g).item() < on_policy:
+            x = zoo.generate(model, x[:, :prompt_len], x.shape[1] - prompt_len, temperature=1.0, generator=g)
+            model.train()
+        with torch.no_grad():
+            t = zoo.logits(teacher, x)[:, :-1]  # (B, T-1, V)
+        s = zoo.logits(model, x)[:, :-1]  # (B, T-1, V)
+        if loss == "hinton":
+            return hinton_loss(s, t, x[:, 1:], temperature, alpha)
+        if loss == "forward":
+            return forward_kl(s, t, temperature)
+        if loss == "reverse":
+            return reverse_kl(s, t)
+        if loss == "gkd":
+            return generalized_jsd(s, t, beta)
+        raise ValueError(f"unknown loss {loss!r}")
+
+    zoo.train(student, batches, steps, loss_fn, lr=lr, warmup=min(30, steps // 4), progress=progress)
+    return student
+
+
+@torch.no_grad()
+def compare(student: PreTrainedModel, teacher: PreTrainedModel, x: torch.Tensor, batch: int = 64) -> dict[str, float]:
+    """Held-out NLL, KL(teacher || student), KL(student || teacher), student entropy on windows (N, T)."""
+    sums = {"nll": 0.0, "forward_kl": 0.0, "reverse_kl": 0.0, "entropy": 0.0}
+    for i in range(0, len(x), batch):
+        xb = x[i : i + batch]
+        s, t = zoo.logits(student, xb)[:, :-1], zoo.logits(teacher, xb)[:, :-1]  # (B, T-1, V)
+        n = xb.shape[0]
+        sums["nll"] += n * F.cross_entropy(_flat(s), xb[:, 1:].reshape(-1)).item()
+        sums["forward_kl"] += n * forward_kl(s, t).item()
+        sums["reverse_kl"] += n * reverse_kl(s, t).item()
+        sums["entropy"] += n * entropy(s).item()
+    return {k: v / len(x) for k, v in sums.items()}
+
+
+def greedy_agreement(student: PreTrainedModel, teacher_out: torch.Tensor, prompt_len: int) -> tuple[float, float]:
+    """(token agreement, exact match) of the student's greedy continuation with the teacher's (B, P + n)."""
+    n_new = teacher_out.shape[1] - prompt_len
+    out = zoo.generate(student, teacher_out[:, :prompt_len], n_new)  # (B, P + n)
+    same = out[:, prompt_len:] == teacher_out[:, prompt_len:]  # (B, n)
+    return same.float().mean().item(), same.all(dim=1).float().mean().item()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The demo
+
+
+def run(config: Config, progress: Progress | None = None) -> Result:
+    with Timer() as timer:
+        set_threads()
+        seed_everything(config.seed)
+        report(progress, 0.0, f"loading {config.teacher}")
+        teacher, _tok = zoo.load(config.teacher)
+        train_ids = zoo.tokens("train")
+        held = zoo.windows(zoo.tokens("heldout"), config.seq_len, config.eval_tokens)  # (N, T)
+        metrics: dict[str, float] = {}
+        # Stages, weighted by their rough cost (teacher-logit steps cost about twice a CE step).
+        stages = {
+            "ce": config.steps,
+            "hinton": 2 * config.steps,
+            "forward": 2 * config.finetune_steps,
+            "reverse": 2 * config.finetune_steps,
+            "gkd": 3 * config.finetune_steps,
+            "seqkd": config.steps + config.seqkd_prompts // 8,
+        }
+        total, done = sum(stages.values()), 0
+
+        def ticker(name: str, steps: int):
+            start = done
+
+            def tick(step: int) -> None:
+                report(progress, (start + stages[name] * (step + 1) / steps) / total, f"training: {name}")
+
+            return tick
+
+        def stream(seed_offset: int = 0):
+            return zoo.batch_stream(train_ids, config.batch, config.seq_len, seed=config.seed + 1 + seed_offset)
+
+        t_stats = compare(teacher, teacher, held)
+        metrics["teacher_nll"] = t_stats["nll"]
+        metrics["teacher_params"] = zoo.n_params(teacher)
+
+        # 1. Students from the same initialisation, batches and steps: CE only vs logit KD.
+        students = {}
+        for name in ("ce", "hinton"):
+            student = zoo.fresh(config.student, seed=config.seed)
+            students[name] = distill(
+                student,
+                teacher,
+                stream(),
+                config.steps,
+                loss=name,
+                lr=config.lr,
+                temperature=config.temperature,
+                alpha=config.alpha,
+                progress=ticker(name, config.steps),
+            )
+            done += stages[name]
+        metrics["student_params"] = zoo.n_params(students["ce"])
+
+        # 2. Fine-tune the CE student (warm start) with forward KL, reverse KL (MiniLLM) and GKD.
+        for name in ("forward", "reverse", "gkd"):
+            students[name] = distill(
+                copy.deepcopy(students["ce"]),
+                teacher,
+                stream(1),
+                config.finetune_steps,
+                loss=name,
+                lr=config.finetune_lr,
+                beta=config.gkd_beta,
+                on_policy=config.gkd_on_policy,
+                seed=config.seed,
+                progress=ticker(name, config.finetune_steps),
+            )
+            done += stages[name]
+
+        # 3. Black box: maximum likelihood on the teacher's greedy continuations of training prompts.
+        report(progress, done / total, "teacher generates")
+        prompts = zoo.document_prompts("train", config.seqkd_prompts, config.prompt_len, seed=config.seed)
+        generations = torch.cat(
+            [zoo.generate(teacher, prompts[i : i + 128], config.gen_len) for i in range(0, len(prompts), 128)]
+        )  # (P, prompt_len + gen_len)
+        g = torch.Generator().manual_seed(config.seed + 2)
+
+        def gen_stream():
+            while True:
+                yield generations[torch.randint(0, len(generations), (config.batch,), generator=g)]
+
+        students["seqkd"] = distill(
+            zoo.fresh(config.student, seed=config.seed),
+            teacher,
+            gen_stream(),
+            config.steps,
+            loss="ce",
+            lr=config.lr,
+            progress=ticker("seqkd", config.steps),
+        )
+
+        for name, student in students.items():
+            for k, v in compare(student, teacher, held).items():
+                metrics[f"{name}_{k}"] = v
+        eval_prompts = zoo.document_prompts("heldout", config.eval_prompts, config.prompt_len, seed=config.seed)
+        teacher_out = zoo.generate(teacher, eval_prompts, config.eval_gen_len)  # (P, prompt + n)
+        for name in ("ce", "seqkd", "hinton"):
+            agree, exact = greedy_agreement(students[name], teacher_out, config.prompt_len)
+            metrics[f"{name}_greedy_token_agreement"] = agree
+            metrics[f"{name}_greedy_exact_match"] = exact
+        gap = metrics["ce_nll"] - metrics["teacher_nll"]
+        metrics["kd_gap_closed"] = (metrics["ce_nll"] - metrics["hinton_nll"]) / gap
+
+        # 4. The bimodal toy.
+        target = bimodal_target()
+        fits = {d: fit_unimodal(target, d, steps=config.toy_steps) for d in ("forward", "reverse")}
+        for d, logits in fits.items():
+            metrics[f"toy_{d}_fit_entropy"] = entropy(logits[None]).item()
+        metrics["toy_target_entropy"] = entropy(target[None]).item()
+
+        claims = [
+            Claim.compare(
+                "held-out KL(teacher || student): logit-KD student < CE-only student",
+                metrics["hinton_forward_kl"],
+                "<",
+                metrics["ce_forward_kl"],
+            ),
+            Claim.compare(
+                "held-out NLL: logit-KD student < CE-only student (same size and steps)",
+                metrics["hinton_nll"],
+                "<",
+                metrics["ce_nll"],
+            ),
+            Claim.compare(
+                "bimodal target: entropy of the reverse-KL fit < of the forward-KL fit",
+                metrics["toy_reverse_fit_entropy"],
+                "<",
+                metrics["toy_forward_fit_entropy"],
+            ),
+            Claim.compare(
+                "greedy token agreement with the teacher: sequence-KD student > corpus-trained student",
+                metrics["seqkd_greedy_token_agreement"],
+                ">",
+                metrics["ce_greedy_token_agreement"],
+            ),
+        ]
+        report(progress, 1.0, "done")
+    return Result("distillation", config_dict(config), metrics, claims, timer.seconds)
