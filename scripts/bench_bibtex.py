@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_validate import make_atlas  # noqa: E402
+from bench_validate import copy_skeleton, make_atlas  # noqa: E402
 
 
 def timed(args: list[str], cwd: Path) -> tuple[float, str]:
@@ -43,7 +42,7 @@ def main() -> None:
             atlas, empty = Path(tmp) / f"atlas{n}", Path(tmp) / f"empty{n}"
             atlas.mkdir()
             make_atlas(atlas, n)
-            shutil.copytree(ROOT / "taxonomy", empty / "taxonomy")
+            copy_skeleton(empty)
             (empty / "papers").mkdir()
             bib = Path(tmp) / f"atlas{n}.bib"
             cases = [

@@ -32,16 +32,21 @@ SYLLABLES = "ka lo mi nu pe ra si to vu ze bra cli dro fen gul hor jin kev lum m
 VOCAB = WORDS + [a + b + c for a in SYLLABLES for b in SYLLABLES for c in ("n", "s", "x", "l", "r")]
 
 
+def copy_skeleton(folder: Path) -> None:
+    """The real taxonomy and tags, with the implementation modules the taxonomy lists (validate
+    checks that they exist)."""
+    shutil.copytree(ROOT / "taxonomy", folder / "taxonomy")
+    (folder / "reference_impls").mkdir()
+    for module in (ROOT / "reference_impls").glob("*.py"):
+        shutil.copy(module, folder / "reference_impls" / module.name)
+
+
 def make_atlas(folder: Path, n: int) -> None:
     """A synthetic atlas of n valid papers with distinct titles (no near-duplicates)."""
     import random
 
     rng = random.Random(0)
-    shutil.copytree(ROOT / "taxonomy", folder / "taxonomy")
-    # The taxonomy lists reference implementations, and validate checks that they exist.
-    (folder / "reference_impls").mkdir()
-    for module in (ROOT / "reference_impls").glob("*.py"):
-        shutil.copy(module, folder / "reference_impls" / module.name)
+    copy_skeleton(folder)
     papers = folder / "papers"
     papers.mkdir()
     import yaml

@@ -118,6 +118,8 @@ def write_hostile_atlas(root: Path) -> None:
         (root / "papers" / f"{paper['id']}.yaml").write_text(yaml.safe_dump(paper, sort_keys=False), encoding="utf-8")
     results = root / "reference_impls" / "results"
     results.mkdir(parents=True)
+    for module in (ROOT / "reference_impls").glob("*.py"):  # the implementations the real taxonomy lists
+        shutil.copy(module, root / "reference_impls" / module.name)
     (root / "reference_impls" / "routing_demo.py").write_text(
         '"""Routes easy queries to a <b>small</b> model and hard ones to a large one.\n\nMore detail."""\n\n\n'
         "class Config:\n    pass\n\n\ndef run(config):\n    return None\n",
