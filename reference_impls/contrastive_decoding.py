@@ -46,7 +46,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(prompts=16, gen_len=96, alphas=[], amateurs=[])
+        return cls(prompts=8, gen_len=96, alphas=[], amateurs=[])
 
 
 # ---------------------------------------------------------------------------------------------------

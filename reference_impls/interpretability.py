@@ -62,7 +62,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(neural="zoo-50k", train=2000, neural_steps=60, neural_lr=5e-3, test=200)
+        return cls(neural="zoo-50k", train=1000, neural_steps=20, neural_lr=5e-3, test=150)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -141,7 +141,12 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         report(progress, 0.0, f"loading {config.neural}")
         neural, _ = zoo.load(config.neural)
         train = tasks.sentiment(config.train, seed=9000 + config.seed, difficulty=config.difficulty)
-        test = tasks.sentiment(config.test, seed=9500 + config.seed, difficulty=config.difficulty)
+        seen = {e.prompt for e in train}
+        test = [
+            e
+            for e in tasks.sentiment(config.test, seed=9500 + config.seed, difficulty=config.difficulty)
+            if e.prompt not in seen
+        ]
 
         def text(e: tasks.Example) -> str:
             return e.prompt.removesuffix(" Label:")

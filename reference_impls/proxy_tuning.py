@@ -65,9 +65,8 @@ class Config:
     def quick(cls) -> Config:
         return cls(
             large="zoo-660k",
-            small="zoo-50k",
             large_lr=2e-3,
-            steps=40,
+            steps=30,
             alphas=[],
             eval_tokens=2048,
             gen_prompts=4,

@@ -68,7 +68,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(reader="zoo-50k", steps=220, lr=5e-3, test_questions=100)
+        return cls(reader="zoo-50k", steps=180, lr=5e-3, test_questions=100)
 
 
 # ---------------------------------------------------------------------------------------------------
