@@ -48,3 +48,9 @@ def test_finetune_lowers_the_answer_loss_and_leaves_prompts_unscored():
     before = finetune.answer_loss(model, ids, targets).item()
     finetune.finetune(model, pairs, 40, lr=1e-2, batch=8)
     assert finetune.answer_loss(model, ids, targets).item() < before - 1.0
+
+
+def test_pack_takes_another_tokenizer():
+    ids, targets = finetune.pack([("ab", "c"), ("a", "bc")], bos="", encode=lambda s: [ord(ch) - 90 for ch in s], pad=0)
+    assert ids.tolist() == [[7, 8, 9], [7, 8, 9]]
+    assert targets.tolist() == [[-100, 9, -100], [8, 9, -100]]
