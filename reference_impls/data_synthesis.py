@@ -6,9 +6,10 @@ With a small labelled seed set S and a pool U of unlabelled inputs:
     S_syn    = {(x, argmax_y p_teacher(y | x)) : x in U}                 (wang2021want, ding2023gpt)
     student  = small model trained on S + S_syn,   against   small model trained on S alone
 
-The large model is the better learner from few examples (measured here: tuned on the same 32 seed
-reviews, zoo-1.3m labels unseen reviews more accurately than zoo-50k), and the synthetic set passes
-that on to the small model, which is the one deployed. The zoo's models follow no instructions and
+The large model is the better learner from few examples (tuned on the same 32 seed reviews,
+zoo-660k labels unseen reviews more accurately than zoo-50k trained on them: `teacher_accuracy`
+against `student_seed_only_accuracy`), and the synthetic set passes that on to the small model,
+which is the one deployed. The zoo's models follow no instructions and
 do no in-context learning, so the teacher learns the task from the seed set by a short fine-tuning
 rather than from a prompt, and the inputs come from the task's own generator (`tasks.sentiment`)
 rather than from the teacher's pen: at this scale the teacher's sampled reviews are mostly broken
@@ -44,13 +45,13 @@ LABELS = [" positive", " negative"]
 
 @dataclass
 class Config:
-    teacher: str = "zoo-1.3m"  # zoo name or local checkpoint folder of the large model that labels
+    teacher: str = "zoo-660k"  # zoo name or local checkpoint folder of the large model that labels
     student: str = "zoo-50k"  # the small model trained on the data
     difficulty: int | None = 1  # review difficulty (1 = all cues agree; None = the task's mix of 1-3)
     seeds: int = 32  # labelled seed examples (all the human labels there are)
     pool: int = 2000  # unlabelled inputs the teacher labels
     teacher_steps: int = 60  # steps adapting the teacher to the seed set
-    teacher_lr: float = 1e-3  # their peak learning rate
+    teacher_lr: float = 2e-3  # their peak learning rate
     teacher_batch: int = 8  # their batch size
     student_steps: int = 150  # training steps of every student (the same for every arm)
     student_lr: float = 1e-2  # their peak learning rate
@@ -63,8 +64,6 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         return cls(
-            teacher="zoo-660k",
-            teacher_lr=2e-3,
             pool=200,
             true_label_arm=False,
             sizes=[],

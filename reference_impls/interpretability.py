@@ -54,7 +54,7 @@ class Config:
     l2: float = 1e-3  # lambda of the logistic regression
     neural_steps: int = 300  # fine-tuning steps of the neural model
     neural_lr: float = 3e-3  # its peak learning rate
-    neural_batch: int = 32  # its batch size
+    neural_batch: int = 16  # its batch size
     test: int = 400  # test reviews
     delete_k: int = 2  # words deleted per review in the faithfulness test
     show: int = 6  # top words per class written into the metrics (the readable explanation)
