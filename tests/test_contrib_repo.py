@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, copy_taxonomy
 
 from smatlas.cli import build_parser, main
 
@@ -128,7 +128,7 @@ def test_contributing_example_is_a_valid_paper(tmp_path, capsys):
         block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if block.startswith("# yaml-language")
     )
     pid = yaml.safe_load(example)["id"]
-    shutil.copytree(ROOT / "taxonomy", tmp_path / "taxonomy")
+    copy_taxonomy(tmp_path)
     shutil.copytree(ROOT / "papers", tmp_path / "papers")
     (tmp_path / "papers" / f"{pid}.yaml").write_text(example, encoding="utf-8")
     code = main(["--root", str(tmp_path), "validate", str(tmp_path / "papers" / f"{pid}.yaml")])
