@@ -24,8 +24,8 @@ $(VENV)/.site-installed: pyproject.toml | $(BIN)/python
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.site-installed
 	@echo "installing the CPU build of torch 2.13.0"
 	@$(BIN)/pip install -q torch==2.13.0 || { echo "make: 'pip install torch==2.13.0' failed: see pip's message above"; exit 1; }
-	@echo "installing the reference-implementation and test extras"
-	@$(BIN)/pip install -q -e '.[impl,test]' || { echo "make: 'pip install -e .[impl,test]' failed: see pip's message above"; exit 1; }
+	@echo "installing the reference-implementation, suggest (MiniLM) and test extras"
+	@$(BIN)/pip install -q -e '.[impl,suggest,test]' || { echo "make: 'pip install -e .[impl,suggest,test]' failed: see pip's message above"; exit 1; }
 	@touch $@
 
 # Browser tests drive Debian's chromium (never 'playwright install').

@@ -38,6 +38,10 @@ def make_atlas(folder: Path, n: int) -> None:
 
     rng = random.Random(0)
     shutil.copytree(ROOT / "taxonomy", folder / "taxonomy")
+    # The taxonomy lists reference implementations, and validate checks that they exist.
+    (folder / "reference_impls").mkdir()
+    for module in (ROOT / "reference_impls").glob("*.py"):
+        shutil.copy(module, folder / "reference_impls" / module.name)
     papers = folder / "papers"
     papers.mkdir()
     import yaml

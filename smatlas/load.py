@@ -75,14 +75,21 @@ def schema_errors(model: type[M], data, doc: Document, path: str, base: tuple = 
     return (None if errors else obj), errors
 
 
-def read_paper(file: Path, root: Path) -> tuple[Paper | None, list[UserError]]:
-    """Read and validate one paper file."""
+def read_file(file: Path, root: Path) -> tuple[str, Document | None, list[UserError]]:
+    """Read one YAML file of the atlas: its path as shown to the contributor, the document (None when
+    unreadable) and every error found while reading it."""
     path = display_path(file, root)
     try:
         raw = file.read_bytes()
     except OSError as exc:
-        return None, [UserError(path, 0, 0, f"cannot read the file: {exc.strerror}")]
+        return path, None, [UserError(path, 0, 0, f"cannot read the file: {exc.strerror}")]
     doc, errors = read_document(raw, path)
+    return path, doc, errors
+
+
+def read_paper(file: Path, root: Path) -> tuple[Paper | None, list[UserError]]:
+    """Read and validate one paper file."""
+    path, doc, errors = read_file(file, root)
     if doc is None:
         return None, errors
     if not isinstance(doc.data, dict):
@@ -108,12 +115,7 @@ def read_paper(file: Path, root: Path) -> tuple[Paper | None, list[UserError]]:
 
 def read_list(file: Path, root: Path, model: type[M]) -> tuple[list[tuple[M, int]], list[UserError]]:
     """Read a YAML list of records (taxonomy nodes or tags); each comes with its line number."""
-    path = display_path(file, root)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        return [], [UserError(path, 0, 0, f"cannot read the file: {exc.strerror}")]
-    doc, errors = read_document(raw, path)
+    path, doc, errors = read_file(file, root)
     if doc is None:
         return [], errors
     if not isinstance(doc.data, list):

@@ -60,3 +60,23 @@ def write_paper(atlas: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+_quick_runs: dict[str, tuple[dict, bool]] = {}
+
+
+def quick_run(impl: str) -> tuple[dict, bool]:
+    """`smatlas run IMPL --quick` through smatlas.runner, once per test session: (the result object,
+    whether reference_impls/results/IMPL.json was left alone, bytes and modification time)."""
+    if impl not in _quick_runs:
+        from smatlas import runner
+
+        path = runner.RESULTS / f"{impl}.json"
+
+        def state() -> tuple[bytes, int] | None:
+            return (path.read_bytes(), path.stat().st_mtime_ns) if path.exists() else None
+
+        before = state()
+        result = runner.run_one(impl, quick=True, bar=False)
+        _quick_runs[impl] = (result, state() == before)
+    return _quick_runs[impl]
