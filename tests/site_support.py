@@ -69,6 +69,7 @@ def write_hostile_atlas(root: Path) -> None:
     (root / "taxonomy").mkdir(parents=True)
     nodes = yaml.safe_load((ROOT / "taxonomy" / "taxonomy.yaml").read_text(encoding="utf-8"))
     for node in nodes:
+        node["reference_impls"] = []  # the fixture's only implementation is routing-demo, below
         if node["id"] == "routing":
             node["title"] = XSS_NODE_TITLE
             node["description"] = "<img src=x onerror=alert('desc')> routes [x](javascript:alert('desc-md'))"
