@@ -32,3 +32,18 @@ def test_no_node_of_issue_nine_is_left_without_an_implementation_or_a_reason():
     }  # fmt: skip
     for node_id in served:
         assert nodes[node_id].get("reference_impls") or node_id in reasons, node_id
+
+
+def test_every_node_has_an_implementation_or_a_reason():
+    nodes, reasons = _load()
+    assert [n for n, node in nodes.items() if not node.get("reference_impls") and n not in reasons] == []
+
+
+def test_a_node_page_shows_why_it_has_no_implementation():
+    from smatlas.kb import load
+    from smatlas.site.pages import Atlas
+
+    kb, _ = load(ROOT)
+    page = Atlas(kb).node_page("routing")
+    assert "No reference implementation: " in page
+    assert "learned router" in page

@@ -109,3 +109,17 @@ def read_results(root: Path, impl: str) -> tuple[ImplResults | None, list[UserEr
     if any(not math.isfinite(v) for v in metrics.values()):
         metrics = {k: v for k, v in metrics.items() if math.isfinite(v)}
     return ImplResults(impl, path, module_summary(root, impl), metrics, claims, seconds, versions, series), []
+
+
+def no_impl_reasons(root: Path) -> dict[str, str]:
+    """Why a taxonomy node has no implementation, from `reference_impls/no_impl.yaml` ({node: reason})."""
+    import yaml
+
+    file = root / "reference_impls" / "no_impl.yaml"
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}

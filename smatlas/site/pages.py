@@ -23,7 +23,7 @@ from smatlas.errors import UserError
 from smatlas.kb import KnowledgeBase
 from smatlas.schema import Paper
 from smatlas.site import svg
-from smatlas.site.impls import ImplResults, read_results
+from smatlas.site.impls import ImplResults, no_impl_reasons, read_results
 from smatlas.site.markup import (
     arxiv_url,
     authors_short,
@@ -120,6 +120,11 @@ class Atlas:
 
     kb: KnowledgeBase
     errors: list[UserError] = field(default_factory=list)
+
+    @cached_property
+    def no_impl(self) -> dict[str, str]:
+        """Why a node has no reference implementation (reference_impls/no_impl.yaml)."""
+        return no_impl_reasons(self.kb.root)
 
     @cached_property
     def counts(self) -> dict[str, int]:
@@ -411,6 +416,8 @@ class Atlas:
         out += [f"## Reference implementation {EXCLUDE}", ""]
         if node.reference_impls:
             out += [Frag(self.impl_card(here, impl)) for impl in node.reference_impls]
+        elif node_id in self.no_impl:
+            out.append(f'<p class="atlas-muted">No reference implementation: {esc(self.no_impl[node_id])}</p>')
         else:
             out.append('<p class="atlas-muted">No reference implementation for this topic yet.</p>')
         out += ["", "## Papers { #papers data-search-exclude }", ""]
