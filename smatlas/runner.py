@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import pkgutil
 import sys
 from pathlib import Path
 
@@ -34,17 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def implementations() -> dict[str, str]:
-    """Implementation id -> module name: modules of reference_impls defining `Config` and `run`."""
-    import reference_impls
+    """Implementation id -> module name: modules of reference_impls defining `Config` and `run`, found
+    by reading the files (as validation does), so listing imports neither torch nor the modules."""
+    from smatlas.kb import implementation_ids
 
-    found = {}
-    for info in pkgutil.iter_modules(reference_impls.__path__):
-        if info.ispkg or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"reference_impls.{info.name}")
-        if hasattr(module, "Config") and callable(getattr(module, "run", None)):
-            found[info.name.replace("_", "-")] = module.__name__
-    return dict(sorted(found.items()))
+    return {impl: f"reference_impls.{impl.replace('-', '_')}" for impl in sorted(implementation_ids(ROOT))}
 
 
 def taxonomy_nodes(path: Path = TAXONOMY) -> dict[str, list[str]]:

@@ -87,7 +87,23 @@ def test_full_run_writes_the_results_file_and_exits_1_when_a_claim_fails(fake, c
 def test_the_cli_imports_no_torch_and_lists_in_a_subprocess():
     code = "import sys, smatlas.cli; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    code = "import sys; from smatlas import runner; runner.implementations(); assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
     out = subprocess.run(
         [sys.executable, "-m", "smatlas.cli", "run", "--list"], capture_output=True, text=True, cwd=ROOT
     )
     assert out.returncode == 0 and "pruning: pruning" in out.stdout.splitlines()
+
+
+def test_a_closed_pipe_ends_the_output_quietly():
+    """`smatlas run --list | head -0`: the reader is gone before the first write; no traceback, exit 0."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run(
+        [sys.executable, "-m", "smatlas.cli", "run", "--list"], stdout=write, stderr=subprocess.PIPE, cwd=ROOT
+    )
+    os.close(write)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
