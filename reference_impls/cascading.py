@@ -39,7 +39,7 @@ class Config:
     steps_large: int = 300  # of the large model (it learns the task in fewer steps)
     lr_small: float = 3e-3  # peak learning rate of the small model
     lr_large: float = 1e-3  # of the large model (larger zoo models need a lower rate, as in zoo.SPECS)
-    train_queries: int = 2000  # pool split the router of `routing` trains on (unused here, same pool)
+    train_queries: int = 2000  # pool split the router trains on (for the cost-quality plot; same pool as routing)
     val_queries: int = 2000  # queries the threshold is chosen on
     test_queries: int = 3000  # queries the chosen threshold is evaluated on
     tolerance: float = 0.01  # accuracy the cascade may lose against the large model on test (1 point)
