@@ -44,6 +44,6 @@ def test_a_node_page_shows_why_it_has_no_implementation():
     from smatlas.site.pages import Atlas
 
     kb, _ = load(ROOT)
-    page = Atlas(kb).node_page("routing")
+    page = Atlas(kb).node_page("instruction-data")
     assert "No reference implementation: " in page
-    assert "learned router" in page
+    assert "instruction-following models" in page
