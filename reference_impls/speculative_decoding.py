@@ -53,9 +53,9 @@ class DistillSettings:
     """How the draft is distilled from the target (the cache key of the distilled draft holds all of it)."""
 
     corpus_windows: int = 32  # training windows of seq_len bytes
-    generations: int = 288  # target greedy continuations of training prompts (prompt 16 bytes)
-    seq_len: int = 128  # bytes per training sequence
-    steps: int = 500  # optimiser steps of forward KL
+    generations: int = 192  # target greedy continuations of training prompts (prompt 16 bytes)
+    seq_len: int = 208  # bytes per training sequence (as long as the benchmark's prompt + continuation)
+    steps: int = 400  # optimiser steps of forward KL
     batch: int = 16  # sequences per step
     lr: float = 2e-3  # peak learning rate
     seed: int = 0  # which windows and prompts, batch order
