@@ -70,6 +70,11 @@ SPECS = (
 )
 TRAIN = TrainConfig()
 
+# Larger models for demos that need a target far costlier than a zoo model (speculative decoding).
+# Not in `names()`: only `load(name)` builds them, each with its own (shorter) training settings.
+LARGE_SPECS = (Spec("zoo-25m", hidden=512, layers=8, heads=8, intermediate=1376, lr=1e-3),)
+LARGE_TRAIN = {"zoo-25m": TrainConfig(steps=100, warmup=20)}
+
 
 class ByteTokenizer:
     """UTF-8 bytes as token ids 0..255. `encode(text) -> list[int]`, `decode(ids) -> str`."""
@@ -106,10 +111,15 @@ def names() -> list[str]:
 
 
 def spec(name: str) -> Spec:
-    for s in SPECS:
+    for s in SPECS + LARGE_SPECS:
         if s.name == name:
             return s
-    raise KeyError(f"no zoo model {name!r}; choose from {names()}")
+    raise KeyError(f"no zoo model {name!r}; choose from {names() + [s.name for s in LARGE_SPECS]}")
+
+
+def training_settings(name: str) -> TrainConfig:
+    """The training settings of a zoo model: TRAIN, or the large model's own."""
+    return LARGE_TRAIN.get(name, TRAIN)
 
 
 def config(name_or_spec: str | Spec) -> LlamaConfig:
@@ -318,9 +328,11 @@ def cache_root() -> Path:
     return Path(xdg) / "smatlas"
 
 
-def model_dir(name: str, train_config: TrainConfig = TRAIN) -> Path:
+def model_dir(name: str, train_config: TrainConfig | None = None) -> Path:
     """Where a zoo model is cached; the folder name carries the hash of everything that shapes it."""
     import transformers
+
+    train_config = train_config or training_settings(name)
 
     key = json.dumps(
         {
@@ -341,9 +353,10 @@ def is_cached(name: str) -> bool:
 
 
 def train_model(
-    name: str, train_config: TrainConfig = TRAIN, progress: Callable[[int], None] | None = None
+    name: str, train_config: TrainConfig | None = None, progress: Callable[[int], None] | None = None
 ) -> LlamaForCausalLM:
     """Train one zoo model from scratch (deterministic given the thread count); returns it."""
+    train_config = train_config or training_settings(name)
     model = fresh(name, seed=train_config.seed)
     stream = batch_stream(tokens("train"), train_config.batch, train_config.seq_len, seed=train_config.seed)
     train(
@@ -358,20 +371,24 @@ def train_model(
     return model
 
 
-def _save(name: str, model: PreTrainedModel, seconds: float) -> None:
-    """Write a trained model to its cache folder atomically (save to a temporary folder, rename)."""
-    final = model_dir(name)
+def save_atomic(model: PreTrainedModel, final: Path, meta: dict) -> None:
+    """Write a model and its zoo.json to `final` atomically (save to a temporary folder, rename)."""
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     model.save_pretrained(tmp)
-    meta = {"name": name, "params": n_params(model), "train_seconds": round(seconds, 2)}
-    meta["heldout_ppl"] = perplexity(model)
     (tmp / "zoo.json").write_text(json.dumps(meta, indent=1) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+
+
+def _save(name: str, model: PreTrainedModel, seconds: float) -> None:
+    """Write a trained model to its cache folder atomically."""
+    meta = {"name": name, "params": n_params(model), "train_seconds": round(seconds, 2)}
+    meta["heldout_ppl"] = perplexity(model)
+    save_atomic(model, model_dir(name), meta)
 
 
 def _worker(todo: list[str]) -> None:
@@ -407,7 +424,9 @@ def build(which: list[str] | None = None, progress: Progress | None = None, bar:
     if bar:
         from tqdm.auto import tqdm
 
-        pbar = tqdm(total=len(todo) * TRAIN.steps, desc="building the zoo", unit="step", leave=False)
+        pbar = tqdm(
+            total=sum(training_settings(n).steps for n in todo), desc="building the zoo", unit="step", leave=False
+        )
     lines: queue.Queue[str | None] = queue.Queue()
     env = {
         **os.environ,
@@ -444,7 +463,8 @@ def build(which: list[str] | None = None, progress: Progress | None = None, bar:
                     pbar.set_postfix_str(name)
             elif kind == "done":
                 seconds[name] = float(value)
-            report(progress, sum(cost[n] * steps[n] / TRAIN.steps for n in todo) / total, "building the zoo")
+            done = sum(cost[n] * steps[n] / training_settings(n).steps for n in todo)
+            report(progress, done / total, "building the zoo")
     finally:
         for p in procs:
             p.wait()

@@ -1,0 +1,196 @@
+"""Speculative decoding: the acceptance rule, the residual, greedy identity, cache rollback, the quick run."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import DynamicCache
+
+from reference_impls import speculative_decoding as S
+from reference_impls import zoo
+from reference_impls.common import set_threads
+
+set_threads(1)
+RESULTS = Path(S.__file__).parent / "results" / "speculative-decoding.json"
+
+
+def _probs(seed: int, shape, scale: float = 2.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.softmax(scale * torch.randn(*shape, generator=g, dtype=torch.float64), dim=-1)
+
+
+@pytest.fixture(scope="module")
+def models():
+    target = S.switch_off_eos(zoo.load("zoo-660k")[0])
+    draft = S.switch_off_eos(zoo.load("zoo-180k")[0])
+    return target, draft
+
+
+@pytest.fixture(scope="module")
+def prompts():
+    return zoo.document_prompts("heldout", 3, 12, seed=1)
+
+
+def test_residual_distribution_is_normalised_max_p_minus_q():
+    p, q = _probs(0, (50, 7)), _probs(1, (50, 7))
+    r = S.residual_distribution(p, q)
+    assert torch.allclose(r.sum(-1), torch.ones(50, dtype=r.dtype))
+    assert (r[p <= q] == 0).all()
+    expected = (p - q).clamp_min(0)
+    assert torch.allclose(r, expected / expected.sum(-1, keepdim=True))
+    assert torch.equal(S.residual_distribution(p, p), p)  # p == q: never sampled, still a distribution
+
+
+def test_sampled_tokens_follow_target_distribution():
+    """The full rule (acceptance, residual, bonus) reproduces the exact joint of a Markov target."""
+    g = torch.Generator().manual_seed(0)
+    V, n, N = 4, 2, 400_000
+    P = torch.softmax(1.5 * torch.randn(V, V, generator=g, dtype=torch.float64), -1)
+    Q = torch.softmax(1.5 * torch.randn(V, V, generator=g, dtype=torch.float64), -1)
+    exact = S.markov_joint(P, 0, n)
+    assert exact.sum().item() == pytest.approx(1.0) and exact[1 * V + 2].item() == pytest.approx(P[0, 1] * P[1, 2])
+    for gamma in (1, 2, 4):
+        samples = S.markov_speculative_sample(P, Q, 0, n, gamma, N, g)
+        assert S.total_variation(S.empirical_joint(samples, V), exact) <= 0.01, gamma
+    assert S.total_variation(S.markov_joint(Q, 0, n), exact) > 0.1  # the draft alone is far off
+
+    def resample_from_p(p, q, x, generator):  # wrong rule: after a rejection, sample from p, not the residual
+        n_acc, _ = S.verify_draft(p, q, x, generator)
+        at = n_acc.clamp(max=x.shape[1])[:, None, None].expand(-1, 1, p.shape[-1])
+        return n_acc, torch.multinomial(p.gather(1, at)[:, 0], 1, generator=generator)[:, 0]
+
+    wrong = S.markov_speculative_sample(P, Q, 0, n, 2, N, g, verify=resample_from_p)
+    assert S.total_variation(S.empirical_joint(wrong, V), exact) > 0.01
+
+
+def test_acceptance_rate_matches_sum_of_min_p_q():
+    """Over many single-draft rounds, the share accepted at each (p, q) is sum_v min(p(v), q(v))."""
+    g = torch.Generator().manual_seed(3)
+    p1, q1 = _probs(4, (5, 6)), _probs(5, (5, 6))
+    reps = 40_000
+    p = p1.repeat_interleave(reps, 0)[:, None].expand(-1, 2, -1)  # (N, 2, V): p_1 and a bonus p_2
+    q = q1.repeat_interleave(reps, 0)[:, None]  # (N, 1, V)
+    x = torch.multinomial(q[:, 0], 1, generator=g)  # (N, 1)
+    n, _ = S.verify_draft(p, q, x, g)
+    measured = n.double().view(5, reps).mean(1)
+    assert torch.allclose(measured, S.acceptance_rate(p1, q1), atol=0.01)
+    assert S.acceptance_rate(p1, p1).allclose(torch.ones(5, dtype=p1.dtype))
+
+
+def test_accepted_prefix_stops_at_first_rejection_and_bonus_comes_from_last_p():
+    V = 3
+    q = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64).expand(1, 3, V)  # draft is sure of token 0
+    x = torch.zeros(1, 3, dtype=torch.long)
+    p_all = torch.tensor([[1.0, 0.0, 0.0]] * 3 + [[0.0, 0.0, 1.0]], dtype=torch.float64)[None]  # (1, 4, V)
+    n, nxt = S.verify_draft(p_all, q, x)
+    assert n.item() == 3 and nxt.item() == 2  # all accepted, bonus from p_4
+    p_rej = p_all.clone()
+    p_rej[0, 1] = torch.tensor([0.0, 1.0, 0.0])  # the target never emits 0 at position 2
+    n, nxt = S.verify_draft(p_rej, q, x)
+    assert n.item() == 1 and nxt.item() == 1  # rejected at 2, residual puts all mass on token 1
+
+
+def test_greedy_verify_keeps_drafts_while_they_are_the_targets_argmax():
+    logits = torch.full((1, 4, 5), -1.0)
+    for pos, tok in enumerate([3, 1, 4, 2]):
+        logits[0, pos, tok] = 1.0
+    for drafts, n_exp, next_exp in (([3, 1, 4], 3, 2), ([3, 0, 4], 1, 1), ([0, 1, 4], 0, 3)):
+        n, nxt = S.greedy_verify(logits, torch.tensor([drafts]))
+        assert (n.item(), nxt.item()) == (n_exp, next_exp)
+
+
+def test_expected_tokens_per_pass_formula_and_adaptive_rule():
+    assert S.expected_tokens_per_pass(0.0, 5) == 1.0
+    assert S.expected_tokens_per_pass(1.0, 5) == 6.0
+    assert S.expected_tokens_per_pass(0.5, 2) == pytest.approx(1 + 0.5 + 0.25)
+    alpha, measured = S.iid_tokens_per_round(0.7, 4, 200_000, torch.Generator().manual_seed(0))
+    assert alpha == pytest.approx(0.7) and measured == pytest.approx(S.expected_tokens_per_pass(0.7, 4), rel=0.01)
+    assert S.adapt_gamma(4, 4, 4) == 6 and S.adapt_gamma(4, 2, 4) == 3 and S.adapt_gamma(1, 0, 1) == 1
+    assert S.adapt_gamma(S.GAMMA_MAX, 3, 3) == S.GAMMA_MAX
+
+
+def test_cache_rollback_matches_recomputing_from_scratch(models):
+    target, _ = models
+    g = torch.Generator().manual_seed(2)
+    seq = torch.randint(0, 256, (1, 20), generator=g)
+    wrong = torch.randint(0, 256, (1, 5), generator=g)
+    with torch.inference_mode():
+        cache = DynamicCache()
+        target(input_ids=seq[:, :10], past_key_values=cache, use_cache=True)
+        target(input_ids=wrong, past_key_values=cache, use_cache=True)  # a rejected draft block
+        S._crop(cache, 10)
+        assert cache.get_seq_length() == 10
+        rolled = target(input_ids=seq[:, 10:], past_key_values=cache, use_cache=True).logits
+        fresh = target(input_ids=seq).logits[:, 10:]
+    assert torch.allclose(rolled, fresh, atol=1e-4)
+
+
+def test_greedy_speculative_output_equals_target_greedy(models, prompts):
+    target, trained = models
+    drafts = {"trained": trained, "random": zoo.fresh("zoo-180k", seed=7), "self": target}
+    for i in range(len(prompts)):
+        prompt = prompts[i : i + 1]
+        reference = S.target_greedy(target, prompt, 40)
+        assert torch.equal(reference, zoo.generate(target, prompt, 40))
+        for name, draft in drafts.items():
+            for gamma, adaptive in ((1, False), (4, False), (3, True)):
+                out, stats = S.speculative_generate(target, draft, prompt, 40, gamma, adaptive)
+                assert torch.equal(out, reference), (name, gamma, adaptive)
+                assert stats.emitted == 40 and stats.accepted + stats.rounds == 40
+                if name == "self":
+                    assert stats.alpha == 1.0
+
+
+def test_sampled_acceptance_in_the_model_loop_matches_sum_min_p_q(models, prompts):
+    target, draft = models
+    g = torch.Generator().manual_seed(0)
+    total = S.Stats()
+    for i in range(len(prompts)):
+        out, st = S.speculative_generate(target, draft, prompts[i : i + 1], 64, 4, temperature=1.0, generator=g)
+        assert out.shape == (1, prompts.shape[1] + 64) and st.emitted == 64
+        total = total.add(st)
+    se = total.sum_min_pq_var**0.5 / total.examined
+    assert abs(total.alpha - total.sum_min_pq / total.examined) <= 3 * se
+    assert 0 < total.alpha < 1
+
+
+def test_hf_assisted_generation_equals_target_greedy(models, prompts):
+    target, draft = models
+    prompt = prompts[:1]
+    reference = S.target_greedy(target, prompt, 48)
+    assert torch.equal(S.hf_assisted_generate(target, draft, prompt, 48, 4, "constant", 0.0), reference)
+    assert torch.equal(S.hf_assisted_generate(target, draft, prompt, 48), reference)
+    assert draft.generation_config.num_assistant_tokens is None  # settings restored
+
+
+def test_distilled_draft_cache_key_covers_target_draft_and_settings():
+    a = S.draft_dir("zoo-25m", "zoo-660k", S.DistillSettings())
+    assert a != S.draft_dir("zoo-25m", "zoo-660k", S.DistillSettings(steps=1))
+    assert a != S.draft_dir("zoo-25m", "zoo-180k", S.DistillSettings())
+    assert a.parent == zoo.cache_root() / "zoo"
+    assert "zoo-25m" not in zoo.names() and zoo.training_settings("zoo-25m").steps < zoo.TRAIN.steps
+
+
+def test_quick_run_every_claim_holds():
+    from conftest import quick_run
+
+    result, untouched = quick_run("speculative-decoding")
+    assert untouched
+    assert result["claims"] and all(c["holds"] for c in result["claims"]), [
+        c for c in result["claims"] if not c["holds"]
+    ]
+
+
+@pytest.mark.slow
+def test_full_run_reproduces_committed_results():
+    """Outputs, alpha and tokens per pass are deterministic: within 1%; timings only loosely (speed-up > 1)."""
+    committed = json.loads(RESULTS.read_text())
+    result = S.run(S.Config()).to_json()
+    assert result["config"] == committed["config"]
+    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
+    for k, v in committed["metrics"].items():
+        if "per_second" in k or k.startswith("speedup") or k == "draft_build_seconds":
+            continue
+        assert result["metrics"][k] == pytest.approx(v, rel=0.01, abs=0.005), k
+    assert result["metrics"]["speedup_ours_adaptive_vs_target"] > 1
