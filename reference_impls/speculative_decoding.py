@@ -16,7 +16,9 @@ with a constant alpha a round emits (1 - alpha^(gamma+1)) / (1 - alpha) tokens p
 
 Both models keep a KV cache; after a rejection each cache is cropped back to the accepted prefix
 (`DynamicCache.crop`) instead of recomputed. gamma is fixed or adaptive (the rule of transformers'
-"heuristic" schedule: gamma + 2 after a fully accepted round, max(1, gamma - 1) otherwise).
+"heuristic" schedule: gamma + 2 after a fully accepted round, max(1, gamma - 1) otherwise). The timed
+runs call the draft through `LeanLlama`, the same Llama forward as plain tensor code (a tiny model's
+transformers forward at batch 1 is mostly Python overhead); the target keeps its own forward.
 
 The demo: a 25M-parameter target (zoo-25m, built and cached like the zoo) and a draft distilled from
 it with forward KL (the distillation implementation's `forward_kl`) on corpus windows and the
@@ -37,8 +39,10 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
+import torch.nn.functional as F
 from transformers import DynamicCache, LlamaForCausalLM, PreTrainedModel
 
 from reference_impls import zoo
@@ -80,6 +84,7 @@ class Config:
     tv_tokens: int = 2  # length of the sequences whose joint distribution is compared
     tv_samples: int = 400_000  # independent samples through the acceptance / residual / bonus code
     hf_assisted: bool = True  # also time transformers' assisted generation
+    lean_draft: bool = True  # our timed runs call the draft through LeanLlama (same weights, plain tensor code)
     speed_claims: bool = True  # claim speed-ups (only meaningful when the target is much costlier)
     seed: int = 0  # prompts and sampling
 
@@ -389,6 +394,74 @@ def switch_off_eos(model: PreTrainedModel) -> PreTrainedModel:
 
 
 # ---------------------------------------------------------------------------------------------------
+# A lean forward for the draft. At batch 1 a tiny model's transformers forward is mostly Python
+# overhead (about 2.3 ms a token for zoo-660k on one thread, against about 17 ms for zoo-25m), and
+# the draft runs gamma times a round. The same Llama computation written out as a few tensor lines
+# costs a fraction of that. Only the draft uses it: the target still verifies with its own forward,
+# so the output is exactly the same whatever the draft computes.
+
+
+class LeanLlama:
+    """A transformers Llama (no grouped-query attention, RoPE without scaling) as plain tensor code.
+
+    Called like the model, `lean(input_ids=ids, past_key_values=cache, use_cache=True).logits`, with a
+    DynamicCache (cropped as usual), it returns the logits of the LAST position only: (1, 1, V).
+    """
+
+    def __init__(self, model: PreTrainedModel):
+        cfg, m = model.config, model.model
+        self.heads, self.eps = cfg.num_attention_heads, cfg.rms_norm_eps
+        self.embed = m.embed_tokens.weight  # (V, d)
+        self.head = model.lm_head.weight  # (V, d), tied to the embedding in the zoo
+        self.norm = m.norm.weight  # (d,)
+        self.inv_freq = m.rotary_emb.inv_freq.float()  # (hd / 2,)
+        self.rope_scale = float(m.rotary_emb.attention_scaling)
+        self.layers = [
+            (
+                layer.input_layernorm.weight,
+                torch.cat(
+                    [layer.self_attn.q_proj.weight, layer.self_attn.k_proj.weight, layer.self_attn.v_proj.weight]
+                ),
+                layer.self_attn.o_proj.weight,
+                layer.post_attention_layernorm.weight,
+                torch.cat([layer.mlp.gate_proj.weight, layer.mlp.up_proj.weight]),
+                layer.mlp.down_proj.weight,
+            )
+            for layer in m.layers
+        ]
+        assert cfg.num_key_value_heads == cfg.num_attention_heads and not cfg.attention_bias and not cfg.mlp_bias
+
+    def _rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+    @staticmethod
+    def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=-1)
+        return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+
+    @torch.inference_mode()
+    def __call__(self, input_ids: torch.Tensor, past_key_values: DynamicCache, use_cache: bool = True):
+        T, past = input_ids.shape[1], past_key_values.get_seq_length()
+        h = self.embed[input_ids[0]]  # (T, d)
+        freqs = torch.arange(past, past + T, dtype=torch.float)[:, None] * self.inv_freq  # (T, hd/2)
+        emb = torch.cat([freqs, freqs], dim=-1)  # (T, hd)
+        cos, sin = emb.cos() * self.rope_scale, emb.sin() * self.rope_scale
+        mask = None
+        if T > 1:  # query i (position past + i) sees keys 0 .. past + i
+            mask = torch.arange(past + T)[None, :] <= torch.arange(past, past + T)[:, None]  # (T, past + T)
+        for i, (w_in, w_qkv, w_o, w_post, w_gu, w_down) in enumerate(self.layers):
+            qkv = (self._rms(h, w_in) @ w_qkv.T).view(T, 3, self.heads, -1).transpose(0, 2)  # (H, 3, T, hd)
+            q, k = self._rotate(qkv[:, 0], cos, sin), self._rotate(qkv[:, 1], cos, sin)  # (H, T, hd)
+            k, v = past_key_values.update(k[None], qkv[:, 2][None], i)  # (1, H, past + T, hd)
+            att = F.scaled_dot_product_attention(q[None], k, v, attn_mask=mask)  # (1, H, T, hd)
+            h = h + att[0].transpose(0, 1).reshape(T, -1) @ w_o.T  # (T, d)
+            gate, up = (self._rms(h, w_post) @ w_gu.T).chunk(2, dim=-1)  # (T, ff) each
+            h = h + (F.silu(gate) * up) @ w_down.T
+        logits = self._rms(h[-1:], self.norm) @ self.head.T  # (1, V)
+        return SimpleNamespace(logits=logits[None])  # (1, 1, V)
+
+
+# ---------------------------------------------------------------------------------------------------
 # The draft distilled from the target, cached like the zoo
 
 
@@ -484,12 +557,14 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         rows = [prompts[i : i + 1] for i in range(n_prompts)]
         assert config.prompt_len + config.gen_len + GAMMA_MAX < target.config.max_position_embeddings
 
+        fast_draft = LeanLlama(draft) if config.lean_draft else draft
+
         # 1. Timed side by side, interleaved: target-only greedy, ours (fixed and adaptive gamma), HF assisted.
         last_stats: dict[str, Stats] = {}
 
         def ours(adaptive: bool):
             def f(prompt: torch.Tensor) -> torch.Tensor:
-                out, st = speculative_generate(target, draft, prompt, config.gen_len, config.gamma, adaptive)
+                out, st = speculative_generate(target, fast_draft, prompt, config.gen_len, config.gamma, adaptive)
                 key = "ours_adaptive" if adaptive else "ours"
                 last_stats[key] = last_stats[key].add(st) if key in last_stats else st
                 return out

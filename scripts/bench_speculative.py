@@ -58,10 +58,12 @@ def main() -> None:
     prompts = zoo.document_prompts("heldout", args.prompts, config.prompt_len, seed=1)  # not the demo's prompts
     stats: dict[str, S.Stats] = {}
 
-    def ours(adaptive: bool):
+    lean = S.LeanLlama(draft)
+
+    def ours(adaptive: bool, fast: bool = True):
         def f(prompt: torch.Tensor) -> torch.Tensor:
-            out, st = S.speculative_generate(target, draft, prompt, n, g, adaptive)
-            key = "ours adaptive" if adaptive else "ours"
+            out, st = S.speculative_generate(target, lean if fast else draft, prompt, n, g, adaptive)
+            key = ("ours adaptive" if adaptive else "ours") + ("" if fast else " hf forward")
             stats[key] = stats[key].add(st) if key in stats else st
             return out
 
@@ -71,6 +73,7 @@ def main() -> None:
         "target only": lambda p: S.target_greedy(target, p, n),
         "ours": ours(False),
         "ours adaptive": ours(True),
+        "ours adaptive hf forward": ours(True, fast=False),
         "hf default": lambda p: S.hf_assisted_generate(target, draft, p, n),
         "hf heuristic": lambda p: S.hf_assisted_generate(target, draft, p, n, 5, "heuristic_transient", 0.0),
         "hf our gamma": lambda p: S.hf_assisted_generate(target, draft, p, n, g, "constant", 0.0),

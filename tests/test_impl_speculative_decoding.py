@@ -142,6 +142,37 @@ def test_greedy_speculative_output_equals_target_greedy(models, prompts):
                     assert stats.alpha == 1.0
 
 
+def test_lean_forward_matches_the_transformers_forward_through_prefill_steps_and_crops():
+    for name, seed in (("zoo-180k", None), ("zoo-660k", 3)):
+        model = zoo.load(name)[0] if seed is None else zoo.fresh(name, seed=seed)
+        lean = S.LeanLlama(model)
+        x = torch.randint(0, 256, (1, 40), generator=torch.Generator().manual_seed(2))
+        hf_cache, lean_cache = DynamicCache(), DynamicCache()
+        with torch.inference_mode():
+            for a, b in ((0, 12), (12, 13), (13, 15), (15, 16), (16, 21)):  # prefill, 1-token and multi-token steps
+                hf = model(input_ids=x[:, a:b], past_key_values=hf_cache, use_cache=True).logits[:, -1:]
+                ours = lean(input_ids=x[:, a:b], past_key_values=lean_cache).logits
+                assert ours.shape == (1, 1, 256) and torch.allclose(ours, hf, atol=1e-4), (name, a, b)
+            for cache in (hf_cache, lean_cache):
+                cache.crop(-5)  # back to 16 positions, as after a rejection
+            hf = model(input_ids=x[:, 16:19], past_key_values=hf_cache, use_cache=True).logits[:, -1:]
+            assert torch.allclose(lean(input_ids=x[:, 16:19], past_key_values=lean_cache).logits, hf, atol=1e-4)
+            assert lean_cache.get_seq_length() == hf_cache.get_seq_length() == 19
+
+
+def test_greedy_output_with_the_lean_draft_equals_target_greedy(models, prompts):
+    target, draft = models
+    lean = S.LeanLlama(draft)
+    for i in range(len(prompts)):
+        prompt = prompts[i : i + 1]
+        reference = S.target_greedy(target, prompt, 48)
+        for gamma, adaptive in ((4, False), (3, True)):
+            out, stats = S.speculative_generate(target, lean, prompt, 48, gamma, adaptive)
+            hf_out, hf_stats = S.speculative_generate(target, draft, prompt, 48, gamma, adaptive)
+            assert torch.equal(out, reference) and torch.equal(hf_out, reference)
+            assert stats.accepted == hf_stats.accepted  # the same draft tokens as the transformers forward
+
+
 def test_sampled_acceptance_in_the_model_loop_matches_sum_min_p_q(models, prompts):
     target, draft = models
     g = torch.Generator().manual_seed(0)
