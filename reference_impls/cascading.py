@@ -133,21 +133,11 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         acc_l = te.large_correct.double().mean().item()
         all_large = te.large_cost.sum().item()
         all_small = te.small_cost.sum().item()
-        metrics: dict[str, float] = {
-            "small_params": pool.small_params,
-            "large_params": pool.large_params,
-            "test_queries": n,
-            "test_accuracy_small": acc_s,
-            "test_accuracy_large": acc_l,
-            "test_accuracy_large_stderr": (acc_l * (1 - acc_l) / n) ** 0.5,
-            "small_cost_share_of_large": all_small / all_large,
-            "val_accuracy_small": val.small_correct.double().mean().item(),
-            "val_accuracy_large": val.large_correct.double().mean().item(),
-        }
+        metrics = model_pool.test_summary(pool)
+        metrics["val_accuracy_small"] = val.small_correct.double().mean().item()
+        metrics["val_accuracy_large"] = val.large_correct.double().mean().item()
         for d in te.difficulty.unique().tolist():
             m = te.difficulty == d
-            metrics[f"test_accuracy_small_items_{d + 2}"] = te.small_correct[m].double().mean().item()
-            metrics[f"test_accuracy_large_items_{d + 2}"] = te.large_correct[m].double().mean().item()
             metrics[f"test_small_confidence_items_{d + 2}"] = te.small_conf[m].mean().item()
         conf_right = te.small_conf[te.small_correct].mean().item()
         conf_wrong = te.small_conf[~te.small_correct].mean().item()

@@ -197,6 +197,28 @@ def build(
     return _POOLS[key]
 
 
+def test_summary(pool: Pool) -> dict[str, float]:
+    """What both demos report about the pool's test split: sizes, accuracies (overall and by list
+    length), the large model's standard error and the small call's cost relative to the large one."""
+    te, n = pool.test, len(pool.test)
+    acc_s = te.small_correct.double().mean().item()
+    acc_l = te.large_correct.double().mean().item()
+    metrics = {
+        "small_params": pool.small_params,
+        "large_params": pool.large_params,
+        "test_queries": n,
+        "test_accuracy_small": acc_s,
+        "test_accuracy_large": acc_l,
+        "test_accuracy_large_stderr": (acc_l * (1 - acc_l) / n) ** 0.5,
+        "small_cost_share_of_large": (te.small_cost.sum() / te.large_cost.sum()).item(),
+    }
+    for d in te.difficulty.unique().tolist():
+        m = te.difficulty == d
+        metrics[f"test_accuracy_small_items_{d + 2}"] = te.small_correct[m].double().mean().item()
+        metrics[f"test_accuracy_large_items_{d + 2}"] = te.large_correct[m].double().mean().item()
+    return metrics
+
+
 def from_config(config, progress: Progress | None = None) -> Pool:
     """The pool of a routing or cascading Config (both carry the same pool fields)."""
     return build(

@@ -191,20 +191,8 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         acc_s = te.small_correct.double().mean().item()
         acc_l = te.large_correct.double().mean().item()
         n = len(te)
-        metrics: dict[str, float] = {
-            "small_params": pool.small_params,
-            "large_params": pool.large_params,
-            "test_queries": n,
-            "test_accuracy_small": acc_s,
-            "test_accuracy_large": acc_l,
-            "test_accuracy_large_stderr": (acc_l * (1 - acc_l) / n) ** 0.5,
-            "small_cost_share_of_large": (te.small_cost.sum() / te.large_cost.sum()).item(),
-            "router_train_win_rate": wins.double().mean().item(),
-        }
-        for d in te.difficulty.unique().tolist():
-            m = te.difficulty == d
-            metrics[f"test_accuracy_small_items_{d + 2}"] = te.small_correct[m].double().mean().item()
-            metrics[f"test_accuracy_large_items_{d + 2}"] = te.large_correct[m].double().mean().item()
+        metrics = model_pool.test_summary(pool)
+        metrics["router_train_win_rate"] = wins.double().mean().item()
         hard, easy = te.difficulty.max().item(), te.difficulty.min().item()
         gap = {
             d: metrics[f"test_accuracy_large_items_{d + 2}"] - metrics[f"test_accuracy_small_items_{d + 2}"]
