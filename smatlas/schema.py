@@ -57,6 +57,18 @@ def _year(value: int) -> int:
     return value
 
 
+LANDMARK_MIN, LANDMARK_MAX = 20, 200
+
+
+def _landmark(value: str) -> str:
+    text = value.strip()
+    if "\n" in text or not LANDMARK_MIN <= len(text) <= LANDMARK_MAX:
+        raise ValueError(
+            f"has {len(text)} characters; write one line of {LANDMARK_MIN} to {LANDMARK_MAX} saying why the paper is key"
+        )
+    return value
+
+
 def _non_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
@@ -99,9 +111,13 @@ class Paper(_Strict):
     doi: Annotated[str, AfterValidator(_doi)] | None = None
     url: HttpUrl | None = None
     code: HttpUrl | None = None
+    # Model weights on a hub (a model or collection page), for papers that release models.
+    weights: HttpUrl | None = None
     taxonomy: Annotated[list[Slug], Field(min_length=1)]
     tags: list[Slug] = []
     summary: Annotated[str, AfterValidator(_summary)]
+    # Editorial: one line on why this is a key paper of its nodes; node pages list landmarks first.
+    landmark: Annotated[str, AfterValidator(_landmark)] | None = None
     models: Models | None = None
     reference_impl: Slug | None = None
     relations: list[Relation] = []
