@@ -34,46 +34,107 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 
 
 @dataclass
-class Claim:
-    """A sentence the run checked, the two numbers it compared, and whether the claim holds."""
+class Finding:
+    """What a reader would quote: a statement about what the technique achieves, decided by the models'
+    outcomes and compared with a baseline that can win (the paper's own comparison where it has one).
+
+    `Finding.compare("Wanda beats magnitude pruning at 50% sparsity", "sun2024simple", ppl_wanda, "<",
+    ppl_magnitude, "Wanda", "magnitude")`. A multi-seed run decides its verdict (`verdict`).
+    """
 
     claim: str
+    paper: str  # the atlas paper id whose result this mirrors
     lhs: float
+    op: str  # "<", "<=", ">" or ">=", as the sentence reads
     rhs: float
-    holds: bool
+    lhs_label: str = ""  # short readable names of the two sides
+    rhs_label: str = ""
+    note: str = ""  # where the paper's result does not reproduce at tiny scale: why, if known
 
     @classmethod
-    def compare(cls, claim: str, lhs: float, op: str, rhs: float) -> Claim:
-        """`Claim.compare("ppl Wanda < ppl magnitude", 31.2, "<", 40.5)` checks lhs op rhs."""
-        lhs, rhs = float(lhs), float(rhs)
-        return cls(claim=claim, lhs=lhs, rhs=rhs, holds=bool(_OPS[op](lhs, rhs)))
+    def compare(
+        cls,
+        claim: str,
+        paper: str,
+        lhs: float,
+        op: str,
+        rhs: float,
+        lhs_label: str = "",
+        rhs_label: str = "",
+        note: str = "",
+    ) -> Finding:
+        if op not in ("<", "<=", ">", ">="):
+            raise ValueError(f"a finding compares with <, <=, > or >=, not {op!r}")
+        return cls(claim, paper, float(lhs), op, float(rhs), lhs_label, rhs_label, note)
+
+    @property
+    def holds(self) -> bool:
+        return bool(_OPS[self.op](self.lhs, self.rhs))
+
+    @property
+    def margin(self) -> float:
+        """How far the finding holds: positive when it holds, in the units of the two sides."""
+        return margin(self.lhs, self.op, self.rhs)
+
+
+@dataclass
+class Check:
+    """A sanity check: an identity or invariant that holds by construction, whatever the models learn
+    (cost counted call by call equals the formula; a 2:4 mask keeps 2 of every 4 weights). Shown apart
+    from the findings and never counted as a reproduced result."""
+
+    check: str
+    lhs: float
+    op: str
+    rhs: float
+
+    @classmethod
+    def compare(cls, check: str, lhs: float, op: str, rhs: float) -> Check:
+        return cls(check, float(lhs), op, float(rhs))
+
+    @property
+    def holds(self) -> bool:
+        return bool(_OPS[self.op](self.lhs, self.rhs))
+
+
+def margin(lhs: float, op: str, rhs: float) -> float:
+    """rhs - lhs for "<" and "<=", lhs - rhs for ">" and ">=": positive when lhs op rhs holds."""
+    return rhs - lhs if op in ("<", "<=") else lhs - rhs
 
 
 @dataclass
 class Result:
-    """What `run` returns; `to_json()` is what the results file and `--json` hold."""
+    """What `run` returns for one seed; `to_json()` is what `--json` prints for it. The results file
+    holds several seeds aggregated by `aggregate`."""
 
     impl: str  # implementation id, e.g. "pruning"
     config: dict[str, Any]  # the Config the run used, as a plain dict
     metrics: dict[str, float]  # measured numbers, flat name -> value
-    claims: list[Claim]  # the claims checked
+    findings: list[Finding]  # what the technique achieves against its baseline
+    checks: list[Check]  # sanity checks: identities and invariants
     seconds: float  # wall-clock time of the run
-    versions: dict[str, str] = field(default_factory=lambda: versions())
-    # Plot data for the site: {name: {"title", "xlabel", "ylabel", "lines": {label: {"x", "y"}}}}
     series: dict[str, Any] = field(default_factory=dict)
+    # Plot data for the site: {name: {"title", "xlabel", "ylabel", "lines": {label: {"x", "y"}}}}
+    labels: dict[str, str] = field(default_factory=dict)  # readable names of metrics (key -> label)
+    timings: dict[str, float] = field(default_factory=dict)  # machine-dependent numbers (seconds,
+    # tokens per second and ratios of them): reported, never compared across machines
+    versions: dict[str, str] = field(default_factory=lambda: versions())
 
     @property
     def ok(self) -> bool:
-        return all(c.holds for c in self.claims)
+        """Every sanity check holds (findings may fail: that is a result, not an error)."""
+        return all(c.holds for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready {impl, config, metrics, claims: [{claim, lhs, rhs, holds}], seconds, versions,
-        series}"""
+        """{impl, config, metrics, timings, labels, claims: [finding...], checks, seconds, versions, series}"""
         return {
             "impl": self.impl,
             "config": self.config,
             "metrics": {k: float(v) for k, v in self.metrics.items()},
-            "claims": [dataclasses.asdict(c) for c in self.claims],
+            "timings": {k: float(v) for k, v in self.timings.items()},
+            "labels": dict(self.labels),
+            "claims": [{**dataclasses.asdict(f), "holds": f.holds} for f in self.findings],
+            "checks": [{**dataclasses.asdict(c), "holds": c.holds} for c in self.checks],
             "seconds": round(float(self.seconds), 2),
             "versions": self.versions,
             "series": self.series,

@@ -16,19 +16,16 @@ vocabulary at every position:
 The demo starts every student from the same initialisation, by default the zoo's trained zoo-50k
 (a pretrained small LM, as the students of MiniLLM and GKD are), and trains it on the same batches
 for the same steps with cross-entropy only and with logit KD; then fine-tunes the CE student with
-forward KL, reverse KL and GKD; and trains a student on the teacher's generations. It reports how
-much of the teacher-student gap in held-out NLL logit KD closes. A bimodal toy target shows the
-mode-seeking of reverse KL. Related: sanh2019distilbert, jiao2020tinybert (distillation of hidden
-states as well, not implemented here).
+forward KL, reverse KL and GKD and asks the teacher how likely it finds each one's samples; and
+trains a student on the teacher's greedy generations (sequence-level KD). A bimodal toy target
+shows the mode seeking of reverse KL (a sanity check: it is a property of the divergence). Related:
+sanh2019distilbert, jiao2020tinybert (distillation of hidden states as well, not implemented here).
 
-Why start from a trained student: from scratch (`student_init="scratch"`) the comparison is decided
-by when each run happens to leave the unigram plateau: zoo-180k students trained 300 steps reached
-held-out NLL 0.97 to 1.44 with CE across four seeds (1.01 to 1.14 with KD), so CE won one seed in
-four; zoo-50k students of the quick size were mostly still on the plateau. From the trained zoo-50k,
-KD won on every seed tried (0-5 quick, 0-3 full). The zoo-180k is no good start either: trained
-further on the corpus it overtakes the under-trained zoo-660k teacher, and KD toward the teacher
-then costs NLL (300 more steps: CE 0.65, KD 0.71). T = 2 also cost NLL in the full run (1.074 against
-1.022 at T = 1 and 1.051 with CE), hence T = 1.
+Why start from a trained student: from scratch (`student_init="scratch"`), which of CE and KD wins
+was decided by when each run happened to leave the unigram plateau, not by the loss. A trained
+zoo-180k is no good start either: trained further on the corpus it overtakes the under-trained
+zoo-660k teacher, and imitating the teacher then costs NLL. T = 1 because T = 2 cost held-out NLL
+at this scale.
 
 Notes: MiniLLM optimises the sequence-level reverse KL with a policy gradient on student samples;
 here the reverse KL is the token-level one on corpus text (the GKD paper's supervised variant).
@@ -46,7 +43,8 @@ from transformers import PreTrainedModel
 
 from reference_impls import zoo
 from reference_impls.common import (
-    Claim,
+    Check,
+    Finding,
     Progress,
     Result,
     Timer,
@@ -79,7 +77,7 @@ class Config:
     eval_prompts: int = 256  # held-out prompts for greedy agreement with the teacher
     eval_gen_len: int = 32  # greedy tokens compared
     toy_steps: int = 400  # optimisation steps of the bimodal toy
-    seed: int = 0  # batch order and GKD sampling (and the initialisation when from scratch)
+    seed: int = 0  # the zoo's seed (teacher and trained start), batch order, GKD sampling
 
     @classmethod
     def quick(cls) -> Config:
@@ -268,10 +266,81 @@ def greedy_agreement(student: PreTrainedModel, teacher_out: torch.Tensor, prompt
 def initial_student(config: Config) -> PreTrainedModel:
     """Where every student starts: the trained model `config.student` or fresh weights of its shape."""
     if config.student_init == "trained":
-        return zoo.load(config.student)[0]
+        return zoo.load(config.student, seed=config.seed)[0]
     if config.student_init == "scratch":
         return zoo.fresh(config.student, seed=config.seed)
     raise ValueError(f"student_init must be 'trained' or 'scratch', not {config.student_init!r}")
+
+
+@torch.no_grad()
+def teacher_nll_of_samples(
+    student: PreTrainedModel, teacher: PreTrainedModel, prompts: torch.Tensor, n_new: int, seed: int
+) -> float:
+    """Mean NLL per token, under the teacher, of continuations the student samples (temperature 1):
+    how likely the teacher finds what the student writes (lower is closer to the teacher)."""
+    out = zoo.generate(
+        student, prompts, n_new, temperature=1.0, generator=torch.Generator().manual_seed(seed)
+    )  # (B, P + n)
+    lg = zoo.logits(teacher, out)[:, prompts.shape[1] - 1 : -1].float()  # (B, n, V): predicts the sampled tokens
+    return F.cross_entropy(lg.reshape(-1, lg.shape[-1]), out[:, prompts.shape[1] :].reshape(-1)).item()
+
+
+def train_students(config: Config, teacher, init, train_ids, tick) -> dict[str, PreTrainedModel]:
+    """CE and logit KD from the same start, batches and steps; then the CE student fine-tuned with
+    forward KL, reverse KL (MiniLLM) and GKD; and a student trained on the teacher's generations."""
+
+    def stream(offset: int = 0):
+        return zoo.batch_stream(train_ids, config.batch, config.seq_len, seed=config.seed + 1 + offset)
+
+    students = {}
+    for name in ("ce", "hinton"):
+        students[name] = distill(
+            copy.deepcopy(init), teacher, stream(), config.steps, loss=name, lr=config.lr,
+            temperature=config.temperature, alpha=config.alpha, progress=tick(name, config.steps),
+        )  # fmt: skip
+    for name in ("forward", "reverse", "gkd"):
+        students[name] = distill(
+            copy.deepcopy(students["ce"]), teacher, stream(1), config.finetune_steps, loss=name,
+            lr=config.finetune_lr, beta=config.gkd_beta, on_policy=config.gkd_on_policy, seed=config.seed,
+            progress=tick(name, config.finetune_steps),
+        )  # fmt: skip
+    # Black box: maximum likelihood on the teacher's greedy continuations of training prompts.
+    prompts = zoo.document_prompts("train", config.seqkd_prompts, config.prompt_len, seed=config.seed)
+    generations = torch.cat(
+        [zoo.generate(teacher, prompts[i : i + 128], config.gen_len) for i in range(0, len(prompts), 128)]
+    )
+    g = torch.Generator().manual_seed(config.seed + 2)
+
+    def gen_stream():
+        while True:
+            yield generations[torch.randint(0, len(generations), (config.batch,), generator=g)]
+
+    students["seqkd"] = distill(
+        copy.deepcopy(init),
+        teacher,
+        gen_stream(),
+        config.steps,
+        loss="ce",
+        lr=config.lr,
+        progress=tick("seqkd", config.steps),
+    )
+    return students
+
+
+LABELS = {
+    "teacher_nll": "teacher: held-out NLL (nats per byte)",
+    "teacher_params": "teacher: parameters",
+    "student_params": "student: parameters",
+    "kd_gap_closed": "share of the CE student's NLL gap to the teacher that logit KD closes",
+    **{f"{k}_nll": f"{name}: held-out NLL (nats per byte)" for k, name in (
+        ("init", "student at the start"), ("ce", "CE student"), ("hinton", "logit-KD student"), ("forward", "forward-KL fine-tune"),
+        ("reverse", "reverse-KL fine-tune"), ("gkd", "GKD fine-tune"), ("seqkd", "sequence-KD student"))},
+    **{f"{k}_forward_kl": f"{name}: held-out KL(teacher || student)" for k, name in (("ce", "CE student"), ("hinton", "logit-KD student"))},
+    **{f"{k}_sample_teacher_nll": f"{name}: teacher's NLL of the student's samples" for k, name in (
+        ("forward", "forward-KL fine-tune"), ("reverse", "reverse-KL fine-tune"), ("gkd", "GKD fine-tune"))},
+    **{f"{k}_greedy_token_agreement": f"{name}: greedy token agreement with the teacher" for k, name in (
+        ("ce", "CE student"), ("hinton", "logit-KD student"), ("seqkd", "sequence-KD student"))},
+}  # fmt: skip
 
 
 def run(config: Config, progress: Progress | None = None) -> Result:
@@ -279,138 +348,69 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         set_threads()
         seed_everything(config.seed)
         report(progress, 0.0, f"loading {config.teacher}")
-        teacher, _tok = zoo.load(config.teacher)
-        train_ids = zoo.tokens("train")
+        teacher, _tok = zoo.load(config.teacher, seed=config.seed)
         held = zoo.windows(zoo.tokens("heldout"), config.seq_len, config.eval_tokens)  # (N, T)
-        metrics: dict[str, float] = {}
-        # Stages, weighted by their rough cost (teacher-logit steps cost about twice a CE step).
-        stages = {
-            "ce": config.steps,
-            "hinton": 2 * config.steps,
-            "forward": 2 * config.finetune_steps,
-            "reverse": 2 * config.finetune_steps,
-            "gkd": 3 * config.finetune_steps,
-            "seqkd": config.steps + config.seqkd_prompts // 8,
-        }
-        total, done = sum(stages.values()), 0
+        cost = {"ce": 1, "hinton": 2, "forward": 2, "reverse": 2, "gkd": 3, "seqkd": 1}  # per step, roughly
+        steps = {k: config.steps if k in ("ce", "hinton", "seqkd") else config.finetune_steps for k in cost}
+        total = sum(cost[k] * steps[k] for k in cost)
+        done = {k: sum(cost[j] * steps[j] for j in list(cost)[: list(cost).index(k)]) for k in cost}
 
-        def ticker(name: str, steps: int):
-            start = done
-
-            def tick(step: int) -> None:
-                report(progress, (start + stages[name] * (step + 1) / steps) / total, f"training: {name}")
-
-            return tick
-
-        def stream(seed_offset: int = 0):
-            return zoo.batch_stream(train_ids, config.batch, config.seq_len, seed=config.seed + 1 + seed_offset)
+        def tick(name: str, n: int):
+            return lambda step: report(
+                progress, 0.9 * (done[name] + cost[name] * n * (step + 1) / n) / total, f"training: {name}"
+            )
 
         held_t = teacher_logits(teacher, held)  # (N, T-1, V), shared by every comparison
-        metrics["teacher_nll"] = compare(teacher, held_t, held)["nll"]
-        metrics["teacher_params"] = zoo.n_params(teacher)
         init = initial_student(config)
-        for k, v in compare(init, held_t, held).items():
-            metrics[f"init_{k}"] = v
-
-        # 1. Students from the same initialisation, batches and steps: CE only vs logit KD.
-        students = {}
-        for name in ("ce", "hinton"):
-            students[name] = distill(
-                copy.deepcopy(init),
-                teacher,
-                stream(),
-                config.steps,
-                loss=name,
-                lr=config.lr,
-                temperature=config.temperature,
-                alpha=config.alpha,
-                progress=ticker(name, config.steps),
-            )
-            done += stages[name]
+        metrics: dict[str, float] = {
+            "teacher_nll": compare(teacher, held_t, held)["nll"],
+            "teacher_params": zoo.n_params(teacher),
+        }
+        metrics |= {f"init_{k}": v for k, v in compare(init, held_t, held).items()}
+        students = train_students(config, teacher, init, zoo.tokens("train"), tick)
         metrics["student_params"] = zoo.n_params(students["ce"])
 
-        # 2. Fine-tune the CE student (warm start) with forward KL, reverse KL (MiniLLM) and GKD.
-        for name in ("forward", "reverse", "gkd"):
-            students[name] = distill(
-                copy.deepcopy(students["ce"]),
-                teacher,
-                stream(1),
-                config.finetune_steps,
-                loss=name,
-                lr=config.finetune_lr,
-                beta=config.gkd_beta,
-                on_policy=config.gkd_on_policy,
-                seed=config.seed,
-                progress=ticker(name, config.finetune_steps),
-            )
-            done += stages[name]
-
-        # 3. Black box: maximum likelihood on the teacher's greedy continuations of training prompts.
-        report(progress, done / total, "teacher generates")
-        prompts = zoo.document_prompts("train", config.seqkd_prompts, config.prompt_len, seed=config.seed)
-        generations = torch.cat(
-            [zoo.generate(teacher, prompts[i : i + 128], config.gen_len) for i in range(0, len(prompts), 128)]
-        )  # (P, prompt_len + gen_len)
-        g = torch.Generator().manual_seed(config.seed + 2)
-
-        def gen_stream():
-            while True:
-                yield generations[torch.randint(0, len(generations), (config.batch,), generator=g)]
-
-        students["seqkd"] = distill(
-            copy.deepcopy(init),
-            teacher,
-            gen_stream(),
-            config.steps,
-            loss="ce",
-            lr=config.lr,
-            progress=ticker("seqkd", config.steps),
-        )
-
+        report(progress, 0.9, "measuring")
         for name, student in students.items():
-            for k, v in compare(student, held_t, held).items():
-                metrics[f"{name}_{k}"] = v
+            metrics |= {f"{name}_{k}": v for k, v in compare(student, held_t, held).items()}
         eval_prompts = zoo.document_prompts("heldout", config.eval_prompts, config.prompt_len, seed=config.seed)
         teacher_out = zoo.generate(teacher, eval_prompts, config.eval_gen_len)  # (P, prompt + n)
         for name in ("ce", "seqkd", "hinton"):
             agree, exact = greedy_agreement(students[name], teacher_out, config.prompt_len)
             metrics[f"{name}_greedy_token_agreement"] = agree
             metrics[f"{name}_greedy_exact_match"] = exact
-        gap = metrics["ce_nll"] - metrics["teacher_nll"]
-        metrics["kd_gap_closed"] = (metrics["ce_nll"] - metrics["hinton_nll"]) / gap
+        for name in ("forward", "reverse", "gkd"):
+            metrics[f"{name}_sample_teacher_nll"] = teacher_nll_of_samples(
+                students[name], teacher, eval_prompts, config.eval_gen_len, config.seed
+            )
+        metrics["kd_gap_closed"] = (metrics["ce_nll"] - metrics["hinton_nll"]) / (
+            metrics["ce_nll"] - metrics["teacher_nll"]
+        )
 
-        # 4. The bimodal toy.
+        # The bimodal toy: a property of the two divergences, not of any trained model.
         target = bimodal_target()
-        fits = {d: fit_unimodal(target, d, steps=config.toy_steps) for d in ("forward", "reverse")}
-        for d, logits in fits.items():
-            metrics[f"toy_{d}_fit_entropy"] = entropy(logits[None]).item()
-        metrics["toy_target_entropy"] = entropy(target[None]).item()
-
-        claims = [
-            Claim.compare(
-                "held-out KL(teacher || student): logit-KD student < CE-only student",
-                metrics["hinton_forward_kl"],
-                "<",
-                metrics["ce_forward_kl"],
-            ),
-            Claim.compare(
-                "held-out NLL: logit-KD student < CE-only student (same size and steps)",
-                metrics["hinton_nll"],
-                "<",
-                metrics["ce_nll"],
-            ),
-            Claim.compare(
-                "bimodal target: entropy of the reverse-KL fit < of the forward-KL fit",
-                metrics["toy_reverse_fit_entropy"],
-                "<",
-                metrics["toy_forward_fit_entropy"],
-            ),
-            Claim.compare(
-                "greedy token agreement with the teacher: sequence-KD student > corpus-trained student",
-                metrics["seqkd_greedy_token_agreement"],
-                ">",
-                metrics["ce_greedy_token_agreement"],
-            ),
-        ]
+        fits = {
+            d: entropy(fit_unimodal(target, d, steps=config.toy_steps)[None]).item() for d in ("forward", "reverse")
+        }
+        m = metrics
+        findings = [
+            Finding.compare("a student trained with logit KD reaches lower held-out NLL than one trained with cross-entropy alone (same start, data and steps)",
+                            "hinton2015distilling", m["hinton_nll"], "<", m["ce_nll"], "logit KD", "cross-entropy"),
+            Finding.compare("the logit-KD student is closer to the teacher on held-out text: KL(teacher || student)",
+                            "hinton2015distilling", m["hinton_forward_kl"], "<", m["ce_forward_kl"], "logit KD", "cross-entropy"),
+            Finding.compare("fine-tuned with reverse KL, the student writes samples the teacher finds more likely than after forward-KL fine-tuning",
+                            "gu2024minillm", m["reverse_sample_teacher_nll"], "<", m["forward_sample_teacher_nll"], "reverse KL", "forward KL"),
+            Finding.compare("fine-tuned with GKD (generalised JSD, half the batches its own samples), the student writes samples the teacher finds more likely than after forward-KL fine-tuning",
+                            "agarwal2024policy", m["gkd_sample_teacher_nll"], "<", m["forward_sample_teacher_nll"], "GKD", "forward KL"),
+            Finding.compare("trained on the teacher's greedy outputs, a student reproduces the teacher's greedy continuations of new prompts better than a word-level (logit) KD student",
+                            "kim2016sequence", m["seqkd_greedy_token_agreement"], ">", m["hinton_greedy_token_agreement"], "sequence-level KD", "logit KD"),
+            Finding.compare("sequence-level KD keeps the student's held-out NLL on real text as low as cross-entropy training on the corpus does",
+                            "kim2016sequence", m["seqkd_nll"], "<=", m["ce_nll"], "sequence-level KD", "cross-entropy",
+                            note="The student sees only the teacher's greedy text, which is far more repetitive than the corpus, so it forgets how real text continues; Kim and Rush score the task the teacher does (translation), not likelihood of other text."),
+        ]  # fmt: skip
+        checks = [
+            Check.compare("bimodal toy: the reverse-KL fit has lower entropy than the forward-KL fit (mode seeking)", fits["reverse"], "<", fits["forward"]),
+        ]  # fmt: skip
+        metrics |= {f"toy_{d}_fit_entropy": v for d, v in fits.items()}
         report(progress, 1.0, "done")
-    return Result("distillation", config_dict(config), metrics, claims, timer.seconds)
+    return Result("distillation", config_dict(config), metrics, findings, checks, timer.seconds, labels=LABELS)

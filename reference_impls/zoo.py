@@ -22,7 +22,8 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -117,9 +118,13 @@ def spec(name: str) -> Spec:
     raise KeyError(f"no zoo model {name!r}; choose from {names() + [s.name for s in LARGE_SPECS]}")
 
 
-def training_settings(name: str) -> TrainConfig:
-    """The training settings of a zoo model: TRAIN, or the large model's own."""
-    return LARGE_TRAIN.get(name, TRAIN)
+def training_settings(name: str, seed: int = 0) -> TrainConfig:
+    """The training settings of a zoo model: TRAIN, or the large model's own, with its seed.
+
+    Seed 0 is the zoo every quick run and test uses; a multi-seed run trains a zoo per seed, so the
+    spread over seeds covers the models' training as well as the experiment's own randomness.
+    """
+    return replace(LARGE_TRAIN.get(name, TRAIN), seed=seed)
 
 
 def config(name_or_spec: str | Spec) -> LlamaConfig:
@@ -328,11 +333,11 @@ def cache_root() -> Path:
     return Path(xdg) / "smatlas"
 
 
-def model_dir(name: str, train_config: TrainConfig | None = None) -> Path:
+def model_dir(name: str, train_config: TrainConfig | None = None, seed: int = 0) -> Path:
     """Where a zoo model is cached; the folder name carries the hash of everything that shapes it."""
     import transformers
 
-    train_config = train_config or training_settings(name)
+    train_config = train_config or training_settings(name, seed)
 
     key = json.dumps(
         {
@@ -348,8 +353,8 @@ def model_dir(name: str, train_config: TrainConfig | None = None) -> Path:
     return cache_root() / "zoo" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-def is_cached(name: str) -> bool:
-    return (model_dir(name) / "zoo.json").exists()
+def is_cached(name: str, seed: int = 0) -> bool:
+    return (model_dir(name, seed=seed) / "zoo.json").exists()
 
 
 def train_model(
@@ -371,6 +376,22 @@ def train_model(
     return model
 
 
+@contextmanager
+def cache_lock(name: str) -> Iterator[None]:
+    """Hold an exclusive lock on `<cache>/locks/<name>.lock`, so that processes running side by side
+    (seeds in parallel, test workers) build a cached model once instead of racing to write it."""
+    import fcntl
+
+    folder = cache_root() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def save_atomic(model: PreTrainedModel, final: Path, meta: dict) -> None:
     """Write a model and its zoo.json to `final` atomically (save to a temporary folder, rename)."""
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
@@ -384,37 +405,49 @@ def save_atomic(model: PreTrainedModel, final: Path, meta: dict) -> None:
     tmp.rename(final)
 
 
-def _save(name: str, model: PreTrainedModel, seconds: float) -> None:
+def _save(name: str, model: PreTrainedModel, seconds: float, seed: int) -> None:
     """Write a trained model to its cache folder atomically."""
-    meta = {"name": name, "params": n_params(model), "train_seconds": round(seconds, 2)}
+    meta = {"name": name, "seed": seed, "params": n_params(model), "train_seconds": round(seconds, 2)}
     meta["heldout_ppl"] = perplexity(model)
-    save_atomic(model, model_dir(name), meta)
+    save_atomic(model, model_dir(name, seed=seed), meta)
 
 
-def _worker(todo: list[str]) -> None:
+def _worker(seed: int, todo: list[str]) -> None:
     """Train and cache models one after the other on one thread, reporting every step on stdout."""
     set_threads(1)
     for name in todo:
         with Timer() as t:
-            model = train_model(name, progress=lambda step, name=name: print("step", name, step, flush=True))
-        _save(name, model, t.seconds)
+            model = train_model(
+                name,
+                training_settings(name, seed),
+                progress=lambda step, name=name: print("step", name, step, flush=True),
+            )
+        _save(name, model, t.seconds, seed)
         print("done", name, t.seconds, flush=True)
 
 
-def build(which: list[str] | None = None, progress: Progress | None = None, bar: bool = True) -> dict[str, float]:
+def build(
+    which: list[str] | None = None, progress: Progress | None = None, bar: bool = True, seed: int = 0
+) -> dict[str, float]:
     """Train and cache the zoo models that are missing; returns seconds per model trained.
 
     Models train in $SMATLAS_ZOO_WORKERS subprocesses (default: 2 when there are 2 cores), one torch
     thread each, the largest first; a model's weights do not depend on which worker trained it.
     """
+    todo = [n for n in (which or names()) if not is_cached(n, seed)]
+    if not todo:
+        return {}
+    with cache_lock(f"zoo-seed{seed}"):
+        todo = [n for n in todo if not is_cached(n, seed)]  # another process may have built them meanwhile
+        return _build(todo, seed, progress, bar) if todo else {}
+
+
+def _build(todo: list[str], seed: int, progress: Progress | None, bar: bool) -> dict[str, float]:
     import queue
     import subprocess
     import sys
     import threading
 
-    todo = [n for n in (which or names()) if not is_cached(n)]
-    if not todo:
-        return {}
     cost = {n: n_params(fresh(n)) for n in todo}  # training time is about proportional to size
     workers = min(len(todo), int(os.environ.get("SMATLAS_ZOO_WORKERS", min(2, os.cpu_count() or 1))))
     shares: list[list[str]] = [[] for _ in range(workers)]
@@ -434,7 +467,7 @@ def build(which: list[str] | None = None, progress: Progress | None = None, bar:
     }
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "reference_impls.zoo", *share], stdout=subprocess.PIPE, text=True, env=env
+            [sys.executable, "-m", "reference_impls.zoo", str(seed), *share], stdout=subprocess.PIPE, text=True, env=env
         )
         for share in shares
     ]
@@ -475,8 +508,10 @@ def build(which: list[str] | None = None, progress: Progress | None = None, bar:
     return seconds
 
 
-def load(name_or_path: str, progress: Progress | None = None):
+def load(name_or_path: str, progress: Progress | None = None, seed: int = 0):
     """(model, tokenizer): a zoo model by name (trained and cached on first use) or a local checkpoint.
+
+    `seed` picks the zoo: seed 0 is the one every quick run uses; multi-seed runs train one per seed.
 
     A local folder is read with `AutoModelForCausalLM.from_pretrained`; its tokenizer with
     `AutoTokenizer` when the folder has one, else the byte tokenizer (vocabulary of 256).
@@ -491,18 +526,18 @@ def load(name_or_path: str, progress: Progress | None = None):
             tok = TOKENIZER
         return model, tok
     spec(name_or_path)  # a clear error for an unknown name
-    build([name_or_path], progress=progress)
-    model = LlamaForCausalLM.from_pretrained(model_dir(name_or_path)).eval()
+    build([name_or_path], progress=progress, seed=seed)
+    model = LlamaForCausalLM.from_pretrained(model_dir(name_or_path, seed=seed)).eval()
     return model, TOKENIZER
 
 
-def info(name: str) -> dict:
+def info(name: str, seed: int = 0) -> dict:
     """What the cache recorded when the model was built: params, train_seconds, heldout_ppl."""
-    build([name])
-    return json.loads((model_dir(name) / "zoo.json").read_text())
+    build([name], seed=seed)
+    return json.loads((model_dir(name, seed=seed) / "zoo.json").read_text())
 
 
-if __name__ == "__main__":  # the build's worker process: python -m reference_impls.zoo NAME...
+if __name__ == "__main__":  # the build's worker process: python -m reference_impls.zoo SEED NAME...
     import sys
 
-    _worker(sys.argv[1:])
+    _worker(int(sys.argv[1]), sys.argv[2:])
