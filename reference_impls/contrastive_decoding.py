@@ -11,16 +11,21 @@ the expert finds unlikely. Two consequences the tests check: the chosen token is
 and a uniform amateur (a constant log p_A) leaves the expert's greedy choice; so does alpha = 1.
 
 The demo continues held-out corpus prompts with zoo-1.3m as the expert and zoo-180k as the amateur
-and compares contrastive decoding with the expert's greedy decoding: distinct-n of the words
-(repetition) and the expert's own mean log-likelihood of the text (greedy text is the one the
-expert likes best; contrastive decoding trades some of it for less repetition). It sweeps alpha and
-the amateur's size. Related papers: obrien2023contrastive (the same rule on reasoning tasks),
+and compares contrastive decoding with the paper's baselines, nucleus (p = 0.95) and top-k (k = 50)
+sampling from the expert, on stand-ins for the paper's measures: how close the text is to human
+text (Jensen-Shannon divergence of byte 3-grams from held-out corpus text, in place of MAUVE), how
+likely the expert finds it (in place of coherence and fluency judgements), and the paper's
+diversity. Greedy decoding and sampling at temperature 0.7 are measured too. It sweeps alpha and the
+amateur's size. Related papers: obrien2023contrastive (the same rule on reasoning tasks),
 chang2024explaining, yuan2024speculative, phan2024distillation, zhang2025alleviating.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -28,7 +33,7 @@ import torch.nn.functional as F
 from transformers import PreTrainedModel
 
 from reference_impls import zoo
-from reference_impls.common import Claim, Progress, Result, Timer, config_dict, report, set_threads
+from reference_impls.common import Check, Finding, Progress, Result, Timer, config_dict, report, set_threads
 
 
 @dataclass
@@ -42,7 +47,10 @@ class Config:
     gen_len: int = 128  # bytes generated per prompt
     alphas: list[float] = field(default_factory=lambda: [1.0, 0.5, 0.2, 0.1, 0.05, 0.02])  # alpha sweep
     amateurs: list[str] = field(default_factory=lambda: ["zoo-50k", "zoo-180k", "zoo-660k"])  # size sweep
-    seed: int = 0  # which held-out documents give the prompts
+    top_p: float = 0.95  # nucleus sampling baseline (the paper's p)
+    top_k: int = 50  # top-k sampling baseline (the paper's k)
+    human_bytes: int = 65536  # held-out bytes whose 3-grams stand for human text
+    seed: int = 0  # the zoo's seed, the held-out documents giving the prompts, the samplers
 
     @classmethod
     def quick(cls) -> Config:
@@ -71,6 +79,21 @@ def contrastive_choice(expert_logprobs: torch.Tensor, amateur_logprobs: torch.Te
     return contrastive_scores(expert_logprobs, amateur_logprobs, alpha).argmax(dim=-1)
 
 
+def top_k_sample(logprobs: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    """Sample (B,) from the k most likely tokens of logprobs (B, V), renormalised (top-k sampling)."""
+    top = logprobs.topk(k, dim=-1)  # values, indices (B, k)
+    pick = torch.multinomial(top.values.softmax(dim=-1), 1, generator=generator)  # (B, 1)
+    return top.indices.gather(1, pick)[:, 0]
+
+
+def top_p_sample(logprobs: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Sample (B,) from the smallest set of most likely tokens whose mass reaches p (nucleus sampling)."""
+    probs, order = logprobs.exp().sort(dim=-1, descending=True)  # (B, V)
+    keep = probs.cumsum(dim=-1) - probs < p  # (B, V): a token is kept if the mass before it is < p
+    pick = torch.multinomial(torch.where(keep, probs, 0.0), 1, generator=generator)  # (B, 1)
+    return order.gather(1, pick)[:, 0]
+
+
 def uniform_amateur(model: PreTrainedModel) -> PreTrainedModel:
     """A copy of `model` whose output embedding (and bias) is zero: logits 0, p_A uniform at every step."""
     uniform = copy.deepcopy(model).eval()
@@ -94,8 +117,10 @@ def contrastive_generate(
     n_new: int,
     alpha: float = 0.1,
     amateur_temperature: float = 1.0,
+    sampler: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Continue prompts (B, P) by n_new tokens; `amateur=None` is the expert's greedy decoding.
+    """Continue prompts (B, P) by n_new tokens; `amateur=None` is the expert's greedy decoding, or the
+    expert sampled by `sampler` (expert log-probabilities (B, V) -> tokens (B,)) when one is given.
 
     Returns the sequences (B, P + n_new) and per-step records (B, n_new): the expert's log-probability
     of each chosen token ("expert_logprob") and its ratio p_E(chosen) / max p_E ("plausibility").
@@ -107,7 +132,7 @@ def contrastive_generate(
     for i in range(n_new):
         le = F.log_softmax(e_out.logits[:, -1].float(), dim=-1)  # (B, V)
         if a_out is None:
-            nxt = le.argmax(dim=-1)  # (B,)
+            nxt = le.argmax(dim=-1) if sampler is None else sampler(le)  # (B,)
         else:
             la = F.log_softmax(a_out.logits[:, -1].float() / amateur_temperature, dim=-1)  # (B, V)
             nxt = contrastive_choice(le, la, alpha)  # (B,)
@@ -134,11 +159,42 @@ def distinct_n(texts: list[str], n: int) -> float:
     return sum(scores) / max(len(scores), 1)
 
 
-def text_measures(seq: torch.Tensor, records: dict[str, torch.Tensor], prompt_len: int) -> dict[str, float]:
-    """distinct-1..3 of the continuations, the expert's mean log-likelihood per byte, the lowest ratio."""
+def diversity(texts: list[str]) -> float:
+    """The paper's diversity: prod over n = 2, 3, 4 of (1 - rep-n), rep-n = 1 - distinct / total word
+    n-grams pooled over the texts."""
+    out = 1.0
+    for n in (2, 3, 4):
+        grams = [tuple(w[i : i + n]) for w in (t.split() for t in texts) for i in range(len(w) - n + 1)]
+        out *= len(set(grams)) / max(len(grams), 1)
+    return out
+
+
+def ngram_counts(data: bytes, n: int = 3) -> Counter:
+    return Counter(data[i : i + n] for i in range(len(data) - n + 1))
+
+
+def js_divergence(p: Counter, q: Counter) -> float:
+    """Jensen-Shannon divergence (nats) between two n-gram count tables."""
+    sp, sq = sum(p.values()), sum(q.values())
+    js = 0.0
+    for g in set(p) | set(q):
+        a, b = p.get(g, 0) / sp, q.get(g, 0) / sq
+        m = (a + b) / 2
+        js += 0.5 * (a * math.log(a / m) if a else 0.0) + 0.5 * (b * math.log(b / m) if b else 0.0)
+    return js
+
+
+def text_measures(
+    seq: torch.Tensor, records: dict[str, torch.Tensor], prompt_len: int, human: Counter
+) -> dict[str, float]:
+    """distinct-1..3 and the paper's diversity of the continuations; the expert's mean log-likelihood
+    per byte (fluency as the expert judges it); the Jensen-Shannon divergence of their byte 3-grams from
+    held-out human text (a stand-in for MAUVE's distance to human text); the lowest plausibility ratio."""
     texts = [zoo.decode(row[prompt_len:]) for row in seq]
     out = {f"distinct_{n}": distinct_n(texts, n) for n in (1, 2, 3)}
+    out["diversity"] = diversity(texts)
     out["expert_loglik"] = records["expert_logprob"].mean().item()
+    out["js_human"] = js_divergence(ngram_counts(bytes(seq[:, prompt_len:].flatten().tolist())), human)
     out["min_plausibility"] = records["plausibility"].min().item()
     return out
 
@@ -147,87 +203,108 @@ def text_measures(seq: torch.Tensor, records: dict[str, torch.Tensor], prompt_le
 # The demo
 
 
+DECODERS = {
+    "greedy": "expert greedy",
+    "cd": "contrastive",
+    "nucleus": "nucleus (p 0.95)",
+    "topk": "top-k (k 50)",
+    "temp07": "temperature 0.7",
+}
+LABELS = {
+    "expert_params": "expert parameters",
+    "amateur_params": "amateur parameters",
+    **{f"{k}_{m}": f"{name}: {what}" for k, name in DECODERS.items() for m, what in (
+        ("diversity", "diversity (prod of 1 - rep-n, n = 2-4)"), ("distinct_2", "distinct-2"),
+        ("expert_loglik", "expert log-likelihood per byte"), ("js_human", "JS divergence from human text (byte 3-grams)"))},
+}  # fmt: skip
+
+
 def run(config: Config, progress: Progress | None = None) -> Result:
     with Timer() as timer:
         set_threads()
         report(progress, 0.0, f"loading {config.expert} and {config.amateur}")
-        expert, _ = zoo.load(config.expert)
-        amateur, _ = zoo.load(config.amateur)
+        expert, _ = zoo.load(config.expert, seed=config.seed)
+        amateur, _ = zoo.load(config.amateur, seed=config.seed)
         prompts = zoo.document_prompts("heldout", config.prompts, config.prompt_len, seed=config.seed)
-        n_runs = 3 + len(config.alphas) + len(config.amateurs)
+        human = ngram_counts(bytes(zoo.tokens("heldout")[: config.human_bytes].tolist()))
+        g = torch.Generator().manual_seed(config.seed)
+        samplers = {
+            "nucleus": lambda lp: top_p_sample(lp, config.top_p, g),
+            "topk": lambda lp: top_k_sample(lp, config.top_k, g),
+            "temp07": lambda lp: torch.multinomial((lp / 0.7).softmax(dim=-1), 1, generator=g)[:, 0],
+        }
+        n_runs = 3 + len(samplers) + len(config.alphas) + len(config.amateurs)
         done = 0
 
-        def decode(am: PreTrainedModel | None, alpha: float) -> tuple[torch.Tensor, dict[str, float]]:
+        def decode(am: PreTrainedModel | None, alpha: float, sampler=None) -> tuple[torch.Tensor, dict[str, float]]:
             nonlocal done
-            seq, rec = contrastive_generate(expert, am, prompts, config.gen_len, alpha, config.amateur_temperature)
+            seq, rec = contrastive_generate(
+                expert, am, prompts, config.gen_len, alpha, config.amateur_temperature, sampler
+            )
             done += 1
             report(progress, done / n_runs, "decoding")
-            return seq, text_measures(seq, rec, prompts.shape[1])
+            return seq, text_measures(seq, rec, prompts.shape[1], human)
 
         greedy_seq, greedy = decode(None, config.alpha)
         cd_seq, cd = decode(amateur, config.alpha)
         uniform_seq, _ = decode(uniform_amateur(amateur), config.alpha)
+        measured = {"greedy": greedy, "cd": cd} | {k: decode(None, config.alpha, f)[1] for k, f in samplers.items()}
         metrics: dict[str, float] = {"expert_params": zoo.n_params(expert), "amateur_params": zoo.n_params(amateur)}
-        metrics.update({f"greedy_{k}": v for k, v in greedy.items() if k != "min_plausibility"})
-        metrics.update({f"cd_{k}": v for k, v in cd.items()})
-        same = (uniform_seq == greedy_seq).all(dim=1)  # (B,)
-        metrics["uniform_amateur_rows_equal_greedy"] = same.float().mean().item()
-        metrics["cd_tokens_differing_from_greedy"] = (cd_seq != greedy_seq).float().mean().item()
+        for k, values in measured.items():
+            metrics |= {f"{k}_{m}": v for m, v in values.items() if m != "min_plausibility"}
 
         series: dict = {}
         if config.alphas:
             sweep = {a: decode(amateur, a)[1] for a in config.alphas}
             series["alpha"] = {
-                "title": f"Contrastive decoding ({config.expert} - {config.amateur}): plausibility threshold",
-                "xlabel": "alpha (plausibility threshold)",
-                "ylabel": "distinct-2 / expert log-likelihood per byte",
+                "title": f"Contrastive decoding ({config.expert} - {config.amateur}) against the plausibility threshold",
+                "xlabel": "alpha (plausibility threshold; 1 = greedy)",
+                "ylabel": "diversity / expert log-likelihood per byte",
                 "lines": {
-                    "distinct-2": {"x": config.alphas, "y": [sweep[a]["distinct_2"] for a in config.alphas]},
-                    "expert log-likelihood": {
+                    "diversity": {"x": config.alphas, "y": [sweep[a]["diversity"] for a in config.alphas]},
+                    "expert log-likelihood per byte": {
                         "x": config.alphas,
                         "y": [sweep[a]["expert_loglik"] for a in config.alphas],
                     },
-                    "greedy distinct-2": {"x": config.alphas, "y": [greedy["distinct_2"]] * len(config.alphas)},
                 },
             }
         if config.amateurs:
-            sizes, d2, ll = [], [], []
+            sizes, div, ll = [], [], []
             for name in config.amateurs:
-                am, _ = zoo.load(name)
+                am, _ = zoo.load(name, seed=config.seed)
                 m = decode(am, config.alpha)[1]
                 sizes.append(zoo.n_params(am))
-                d2.append(m["distinct_2"])
+                div.append(m["diversity"])
                 ll.append(m["expert_loglik"])
-                metrics[f"amateur_{name}_distinct_2"] = m["distinct_2"]
             series["amateur_size"] = {
-                "title": f"Contrastive decoding with expert {config.expert}: size of the amateur",
+                "title": f"Contrastive decoding with expert {config.expert} against the amateur's size",
                 "xlabel": "amateur parameters",
-                "ylabel": "distinct-2 / expert log-likelihood per byte",
-                "lines": {
-                    "distinct-2": {"x": sizes, "y": d2},
-                    "expert log-likelihood": {"x": sizes, "y": ll},
-                },
+                "ylabel": "diversity / expert log-likelihood per byte",
+                "lines": {"diversity": {"x": sizes, "y": div}, "expert log-likelihood per byte": {"x": sizes, "y": ll}},
             }
-
-        claims = [
-            Claim.compare(
-                f"every chosen token is plausible: min p_E(chosen) / max p_E >= alpha = {config.alpha}",
-                metrics["cd_min_plausibility"],
-                ">=",
-                config.alpha,
-            ),
-            Claim.compare(
-                "a uniform amateur gives the expert's greedy output (share of identical rows = 1)",
-                metrics["uniform_amateur_rows_equal_greedy"],
-                "==",
-                1.0,
-            ),
-            Claim.compare(
-                "less repetition than the expert's greedy decoding: distinct-2, contrastive > greedy",
-                metrics["cd_distinct_2"],
-                ">",
-                metrics["greedy_distinct_2"],
-            ),
-        ]
+        m = metrics
+        findings = [
+            Finding.compare(f"contrastive decoding's text is closer to human text than nucleus sampling's (p = {config.top_p}; JS divergence of byte 3-grams)", "li2023contrastive",
+                            m["cd_js_human"], "<", m["nucleus_js_human"], "contrastive", "nucleus"),
+            Finding.compare(f"contrastive decoding's text is closer to human text than top-k sampling's (k = {config.top_k})", "li2023contrastive",
+                            m["cd_js_human"], "<", m["topk_js_human"], "contrastive", "top-k"),
+            Finding.compare("the expert finds contrastive decoding's text more likely than nucleus sampling's (fluency, log-likelihood per byte)", "li2023contrastive",
+                            m["cd_expert_loglik"], ">", m["nucleus_expert_loglik"], "contrastive", "nucleus"),
+            Finding.compare("the expert finds contrastive decoding's text more likely than top-k sampling's", "li2023contrastive",
+                            m["cd_expert_loglik"], ">", m["topk_expert_loglik"], "contrastive", "top-k"),
+        ]  # fmt: skip
+        checks = [
+            Check.compare(f"every chosen token is plausible: min p_E(chosen) / max p_E >= alpha = {config.alpha}", cd["min_plausibility"], ">=", config.alpha),
+            Check.compare("a uniform amateur gives the expert's greedy output (share of identical rows)", (uniform_seq == greedy_seq).all(dim=1).float().mean().item(), "==", 1.0),
+        ]  # fmt: skip
         report(progress, 1.0, "done")
-    return Result("contrastive-decoding", config_dict(config), metrics, claims, timer.seconds, series=series)
+    return Result(
+        "contrastive-decoding",
+        config_dict(config),
+        metrics,
+        findings,
+        checks,
+        timer.seconds,
+        series=series,
+        labels=LABELS,
+    )

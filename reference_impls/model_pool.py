@@ -11,12 +11,15 @@ query of a router-training, a validation and a test split greedily. Per query th
 
 Cost is counted in forward FLOPs (about 2 x parameters per token, kaplan-style, as in `size-tradeoff`),
 so a long query costs more than a short one; generation stops at the first "." (or `max_new` bytes).
-`build` is cached in memory for the life of the process only (routing then cascading in one test
-session fine-tune the pair once); nothing is written to disk. Not an implementation (no Config, no run).
+`build` caches the pool by its settings, in memory and in the model cache (`<cache>/pool/`), so that
+routing and cascading fine-tune the pair once per seed. Not an implementation (no Config, no run).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import random
 from dataclasses import dataclass
 
@@ -118,7 +121,7 @@ def answer(model: PreTrainedModel, examples: list[tasks.Example], max_new: int) 
     return {"correct": correct, "conf": prob, "cost": 2.0 * zoo.n_params(model) * tokens}
 
 
-_POOLS: dict[tuple, Pool] = {}  # pools built in this process, by their settings
+_POOLS: dict[str, Pool] = {}  # pools built or loaded in this process, by their settings
 
 
 def build(
@@ -137,13 +140,13 @@ def build(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> Pool:
-    """Fine-tune `small` and `large` on n_tune sorting examples and let both answer three fresh splits.
-
-    Kept in memory by its settings for the life of the process, so a second caller gets it for free."""
-    key = (
+    """Fine-tune `small` and `large` (the zoo of `seed`) on n_tune sorting examples and let both answer
+    three fresh splits. Cached by its settings in memory and on disk (`<cache>/pool/`), so that routing
+    and cascading, in one process or side by side, fine-tune the pair once per seed."""
+    settings = [
         small,
         large,
-        tuple(lengths),
+        list(lengths),
         n_train,
         n_val,
         n_test,
@@ -154,10 +157,42 @@ def build(
         lr_large,
         batch,
         seed,
-    )
+    ]
+    key = hashlib.sha256(
+        json.dumps([settings, zoo.model_dir(small, seed=seed).name, zoo.model_dir(large, seed=seed).name]).encode()
+    ).hexdigest()[:16]
     if key in _POOLS:
         report(progress, 1.0, "pool already built in this process")
         return _POOLS[key]
+    path = zoo.cache_root() / "pool" / f"{key}.pt"
+    with zoo.cache_lock(f"pool-{key}"):
+        if not path.exists():
+            pool = _build(
+                small,
+                large,
+                lengths,
+                n_train,
+                n_val,
+                n_test,
+                n_tune,
+                steps_small,
+                steps_large,
+                lr_small,
+                lr_large,
+                batch,
+                seed,
+                progress,
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(dataclasses.asdict(pool), path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)
+    data = torch.load(path, weights_only=False)
+    _POOLS[key] = Pool(**{**data, **{k: Split(**data[k]) for k in ("train", "val", "test")}})
+    report(progress, 1.0, "pool ready")
+    return _POOLS[key]
+
+
+def _build(small, large, lengths, n_train, n_val, n_test, n_tune, steps_small, steps_large, lr_small, lr_large, batch, seed, progress) -> Pool:  # fmt: skip
     tune = sorting_queries(n_tune, lengths, seed)
     sizes = {"train": n_train, "val": n_val, "test": n_test}
     splits = {name: sorting_queries(n, lengths, seed + 1 + i) for i, (name, n) in enumerate(sizes.items())}
@@ -166,7 +201,7 @@ def build(
     params, out = {}, {}
     for j, (name, steps, lr) in enumerate(((small, steps_small, lr_small), (large, steps_large, lr_large))):
         tick = sub_progress(progress, 0.5 * j, 0.5 * j + 0.4)
-        model, _ = zoo.load(name)
+        model, _ = zoo.load(name, seed=seed)
         finetune.finetune(
             model,
             pairs,
@@ -191,10 +226,7 @@ def build(
         )
         for k, ex in splits.items()
     }
-    _POOLS[key] = Pool(
-        **pool, small_params=params[small], large_params=params[large], small_name=small, large_name=large
-    )
-    return _POOLS[key]
+    return Pool(**pool, small_params=params[small], large_params=params[large], small_name=small, large_name=large)
 
 
 def test_summary(pool: Pool) -> dict[str, float]:

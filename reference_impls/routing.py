@@ -26,7 +26,17 @@ import torch
 import torch.nn.functional as F
 
 from reference_impls import model_pool
-from reference_impls.common import Claim, Progress, Result, Timer, config_dict, report, set_threads, sub_progress
+from reference_impls.common import (
+    Check,
+    Finding,
+    Progress,
+    Result,
+    Timer,
+    config_dict,
+    report,
+    set_threads,
+    sub_progress,
+)
 
 
 @dataclass
@@ -50,7 +60,7 @@ class Config:
     shares: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.3, 0.5, 0.7, 0.9])  # target large shares
     share_tolerance: float = 0.03  # claimed max |realised - target| share on test (noise ~ 1/sqrt(val_queries))
     random_seeds: int = 20  # random routers averaged
-    seed: int = 0  # data, fine-tuning and router seed
+    seed: int = 0  # the zoo's seed, data, fine-tuning and router seed
 
     @classmethod
     def quick(cls) -> Config:
@@ -180,139 +190,102 @@ def serve(route: torch.Tensor, split: model_pool.Split) -> tuple[float, float]:
 # The demo
 
 
+LABELS = {
+    "test_accuracy_small": "test accuracy, small model alone",
+    "test_accuracy_large": "test accuracy, large model alone",
+    "small_cost_share_of_large": "cost of a small call relative to a large one (FLOPs)",
+    "apgr_learned": "APGR, learned router",
+    "apgr_length": "APGR, routing by list length",
+    "apgr_random_mean": "APGR, random router (mean)",
+    "apgr_oracle": "APGR, oracle router",
+    "share_at_pgr50_learned": "share of large calls at 50% of the gap recovered, learned router",
+    "cost_at_pgr50_learned": "cost at 50% of the gap recovered / all-large cost, learned router",
+    "calibration_error_max": "largest |realised - target| share of large calls on test",
+}
+
+
 def run(config: Config, progress: Progress | None = None) -> Result:
     with Timer() as timer:
         set_threads()
         pool = model_pool.from_config(config, sub_progress(progress, 0.0, 0.85))
-        te = pool.test
+        te, n = pool.test, len(pool.test)
         report(progress, 0.85, "training the router")
         s_val, s_te, wins = router_scores(pool, config)  # (N_val,), (N_test,), (N_train,)
-
         acc_s = te.small_correct.double().mean().item()
         acc_l = te.large_correct.double().mean().item()
-        n = len(te)
         metrics = model_pool.test_summary(pool)
         metrics["router_train_win_rate"] = wins.double().mean().item()
-        hard, easy = te.difficulty.max().item(), te.difficulty.min().item()
+        easy, hard = te.difficulty.min().item(), te.difficulty.max().item()
         gap = {
             d: metrics[f"test_accuracy_large_items_{d + 2}"] - metrics[f"test_accuracy_small_items_{d + 2}"]
             for d in (easy, hard)
         }
-        metrics["gap_easiest"], metrics["gap_hardest"] = gap[easy], gap[hard]
 
-        metrics["apgr_learned"] = apgr(s_te, te.small_correct, te.large_correct)
+        def area(scores: torch.Tensor) -> float:
+            return apgr(scores, te.small_correct, te.large_correct)
+
         g = torch.Generator().manual_seed(config.seed)
-        rand = [
-            apgr(torch.rand(n, generator=g), te.small_correct, te.large_correct) for _ in range(config.random_seeds)
-        ]
-        rand_t = torch.tensor(rand, dtype=torch.float64)
-        metrics["apgr_random_mean"] = rand_t.mean().item()
-        metrics["apgr_random_std"] = rand_t.std().item()
-        metrics["apgr_random_max"] = rand_t.max().item()
-        oracle = te.large_correct.double() - te.small_correct.double()  # +1 large wins, -1 small wins
-        metrics["apgr_oracle"] = apgr(oracle, te.small_correct, te.large_correct)
+        rand = torch.tensor([area(torch.rand(n, generator=g)) for _ in range(config.random_seeds)], dtype=torch.float64)
+        metrics["apgr_learned"] = area(s_te)
+        metrics["apgr_length"] = area(te.difficulty.double())  # longer lists first (ties in query order)
+        metrics["apgr_random_mean"], metrics["apgr_random_std"] = rand.mean().item(), rand.std().item()
+        metrics["apgr_oracle"] = area(te.large_correct.double() - te.small_correct.double())
         metrics["share_at_pgr50_learned"] = share_at_pgr(s_te, te.small_correct, te.large_correct)
-        cost_at = metrics["share_at_pgr50_learned"]
-        order = s_te.argsort(descending=True, stable=True)
         route50 = torch.zeros(n, dtype=torch.bool)
-        route50[order[: round(cost_at * n)]] = True
+        route50[s_te.argsort(descending=True, stable=True)[: round(metrics["share_at_pgr50_learned"] * n)]] = True
         metrics["cost_at_pgr50_learned"] = (
             route_cost(route50, te.small_cost, te.large_cost) / te.large_cost.sum()
         ).item()
 
-        # Calibrated thresholds: target share on validation, realised share and accuracy on test.
+        # Thresholds calibrated on validation to target shares: realised share, accuracy and cost on test.
         errors = []
         for share in config.shares:
-            tau = calibrate_threshold(s_val, share)
-            route = s_te >= tau  # (N,)
-            realised = route.double().mean().item()
-            errors.append(abs(realised - share))
+            route = s_te >= calibrate_threshold(s_val, share)  # (N,)
             acc, spent = serve(route, te)
-            metrics[f"share_{share:g}_realised"] = realised
+            errors.append(abs(route.double().mean().item() - share))
+            metrics[f"share_{share:g}_realised"] = route.double().mean().item()
             metrics[f"share_{share:g}_accuracy"] = acc
             metrics[f"share_{share:g}_pgr"] = (acc - acc_s) / (acc_l - acc_s)
             metrics[f"share_{share:g}_cost_fraction"] = spent / te.large_cost.sum().item()
         metrics["calibration_error_max"] = max(errors)
-        metrics["calibration_error_mean"] = sum(errors) / len(errors)
-
-        # Cost two ways at the middle target share; the endpoints tau = 0 (all large) and tau > 1 (all small).
-        tau = calibrate_threshold(s_val, 0.5)
-        route = s_te >= tau
-        _, served = serve(route, te)
-        formula = route_cost(route, te.small_cost, te.large_cost).item()
-        metrics["cost_served_over_formula"] = served / formula
-        acc_all_large, cost_all_large = serve(s_te >= 0.0, te)
-        acc_all_small, cost_all_small = serve(s_te >= 1.0 + 1e-9, te)
-        pgr_all_large = (acc_all_large - acc_s) / (acc_l - acc_s)
-        pgr_all_small = (acc_all_small - acc_s) / (acc_l - acc_s)
+        route = s_te >= calibrate_threshold(s_val, 0.5)
+        served = serve(route, te)[1] / route_cost(route, te.small_cost, te.large_cost).item()
 
         rand_scores = torch.rand(n, generator=torch.Generator().manual_seed(config.seed + 1))
         series = {"cost_quality": model_pool.cost_quality_series(s_te, te, rand_scores)}
         shares, pgr = pgr_curve(s_te, te.small_correct, te.large_correct)
-        _, pgr_rand = pgr_curve(rand_scores, te.small_correct, te.large_correct)
         idx = torch.linspace(0, n, 21).round().long()
         series["pgr"] = {
             "title": "Performance gap recovered against the share of large-model calls (test split)",
             "xlabel": "share of queries sent to the large model",
-            "ylabel": "PGR",
+            "ylabel": "performance gap recovered (PGR)",
             "lines": {
-                "learned router": {"x": shares[idx].tolist(), "y": pgr[idx].tolist()},
-                "random router": {"x": shares[idx].tolist(), "y": pgr_rand[idx].tolist()},
+                label: {
+                    "x": shares[idx].tolist(),
+                    "y": pgr_curve(scores, te.small_correct, te.large_correct)[1][idx].tolist(),
+                }
+                for label, scores in (
+                    ("learned router", s_te),
+                    ("by list length", te.difficulty.double()),
+                    ("random router", rand_scores),
+                )
             },
         }
-
-        claims = [
-            Claim.compare(
-                "the large model is clearly more accurate on the test split (gap > 20 x its standard error)",
-                acc_l - acc_s,
-                ">",
-                20 * metrics["test_accuracy_large_stderr"],
-            ),
-            Claim.compare(
-                f"the gap grows with difficulty: large - small at {hard + 2} items > at {easy + 2} items",
-                gap[hard],
-                ">",
-                gap[easy],
-            ),
-            Claim.compare(
-                "cost counted call by call equals the formula sum(route ? C_large : C_small) (ratio 1)",
-                abs(metrics["cost_served_over_formula"] - 1),
-                "<",
-                1e-9,
-            ),
-            Claim.compare("threshold 0 sends everything large: |PGR - 1| < 1e-9", abs(pgr_all_large - 1), "<", 1e-9),
-            Claim.compare(
-                "threshold 0 costs the all-large cost (relative difference < 1e-9)",
-                abs(cost_all_large / te.large_cost.sum().item() - 1),
-                "<",
-                1e-9,
-            ),
-            Claim.compare("threshold above 1 keeps everything small: |PGR| < 1e-9", abs(pgr_all_small), "<", 1e-9),
-            Claim.compare(
-                "threshold above 1 costs the all-small cost (relative difference < 1e-9)",
-                abs(cost_all_small / te.small_cost.sum().item() - 1),
-                "<",
-                1e-9,
-            ),
-            Claim.compare(
-                "a random router recovers about half the gap: |mean APGR - 0.5| < 0.05",
-                abs(metrics["apgr_random_mean"] - 0.5),
-                "<",
-                0.05,
-            ),
-            Claim.compare("the learned router's APGR >= 0.6", metrics["apgr_learned"], ">=", 0.6),
-            Claim.compare(
-                "the learned router's APGR is beyond the random routers' spread (> mean + 3 std)",
-                metrics["apgr_learned"],
-                ">",
-                metrics["apgr_random_mean"] + 3 * metrics["apgr_random_std"],
-            ),
-            Claim.compare(
-                f"thresholds calibrated on validation hit the target share on test within {config.share_tolerance:g}",
-                metrics["calibration_error_max"],
-                "<=",
-                config.share_tolerance,
-            ),
-        ]
+        m = metrics
+        findings = [
+            Finding.compare("a learned router recovers more of the small-large quality gap than a random router (APGR)", "ong2025routellm",
+                            m["apgr_learned"], ">", m["apgr_random_mean"], "learned router", "random router"),
+            Finding.compare("a learned router recovers more of the gap than routing by query length (longer lists to the large model)", "ong2025routellm",
+                            m["apgr_learned"], ">", m["apgr_length"], "learned router", "by length"),
+        ]  # fmt: skip
+        checks = [
+            Check.compare("the setting: the large model is clearly more accurate on test (gap > 20 x its standard error)", acc_l - acc_s, ">", 20 * m["test_accuracy_large_stderr"]),
+            Check.compare(f"the setting: the gap grows with difficulty (large - small at {hard + 2} items > at {easy + 2})", gap[hard], ">", gap[easy]),
+            Check.compare("cost counted call by call equals the formula sum(route ? C_large : C_small) (|ratio - 1|)", abs(served - 1), "<", 1e-9),
+            Check.compare("a random router's APGR is about 0.5 (|mean - 0.5|)", abs(m["apgr_random_mean"] - 0.5), "<", 0.05),
+            Check.compare(f"thresholds calibrated on validation hit the target share on test within {config.share_tolerance:g}", m["calibration_error_max"], "<=", config.share_tolerance),
+        ]  # fmt: skip
         report(progress, 1.0, "done")
-    return Result("routing", config_dict(config), metrics, claims, timer.seconds, series=series)
+    return Result(
+        "routing", config_dict(config), metrics, findings, checks, timer.seconds, series=series, labels=LABELS
+    )
