@@ -39,7 +39,8 @@ from transformers import PreTrainedModel
 
 from reference_impls import tasks, zoo
 from reference_impls.common import (
-    Claim,
+    Check,
+    Finding,
     Progress,
     Result,
     Timer,
@@ -75,7 +76,7 @@ class Config:
     eval_tokens: int = 16384  # held-out corpus tokens for perplexity
     curve: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # keep fractions of the plot
     draws: int = 100  # Gumbel draws averaged in the target = raw check
-    seed: int = 0  # pool, Gumbel noise, random subset and training seed
+    seed: int = 0  # the zoo's seed, pool, Gumbel noise, random subset and training seed
 
     @classmethod
     def quick(cls) -> Config:
@@ -325,7 +326,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
 
         # 1. Perplexity under the small reference LM (and the embedder's hidden states, if it is the same).
         report(progress, 0.0, f"scoring the pool with {config.reference}")
-        ref, tok = zoo.load(config.reference)
+        ref, tok = zoo.load(config.reference, seed=config.seed)
         pool_ids = [tok("\n" + d + "\n")["input_ids"] for d in docs]
         nll, mask, ref_pooled = token_nll(ref, pool_ids, pooled=True)
         ppl_scores = mean_nll(nll, mask)  # (N,)
@@ -347,7 +348,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
 
         # 3. Quality classifier: the larger model annotates a sample; a ridge head on small-model embeddings.
         report(progress, 0.2, f"{config.annotator} annotates {config.annotate} documents")
-        big, big_tok = zoo.load(config.annotator)
+        big, big_tok = zoo.load(config.annotator, seed=config.seed)
         sample = torch.randperm(config.pool, generator=g)[: config.annotate]
         big_nll = mean_nll(*token_nll(big, [big_tok("\n" + docs[i] + "\n")["input_ids"] for i in sample]))
         calibration = target[: config.annotator_calibration]
@@ -357,7 +358,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         if config.embedder == config.reference:
             emb = ref_pooled
         else:
-            emb_model, emb_tok = zoo.load(config.embedder)
+            emb_model, emb_tok = zoo.load(config.embedder, seed=config.seed)
             emb = token_nll(emb_model, [emb_tok("\n" + d + "\n")["input_ids"] for d in docs], pooled=True)[2]
         emb = (emb - emb.mean(0)) / (emb.std(0) + 1e-6)
         n_fit = round(0.8 * config.annotate)
@@ -431,41 +432,29 @@ def run(config: Config, progress: Progress | None = None) -> Result:
             report(progress, 0.3 + 0.7 * i / len(trained), f"training on the {name} subset")
             metrics[f"heldout_ppl_{name}"] = train_on([docs[j] for j in selections[name].tolist()], config, tok)
 
-        claims = [
-            Claim.compare(
-                "every selector keeps exactly round(f N) documents (largest deviation)",
-                max(abs(len(set(sel.tolist())) - k) for sel in selections.values()),
-                "==",
-                0,
-            )
-        ]
-        for name in ("perplexity", "dsir", "classifier"):
-            claims.append(
-                Claim.compare(
-                    f"precision for clean in-domain documents: {name} > random selection",
-                    metrics[f"precision_{name}"],
-                    ">",
-                    metrics["precision_random"],
-                )
-            )
-        for name in config.train:
-            claims.append(
-                Claim.compare(
-                    f"held-out perplexity after training on the {name} subset < on a random subset of the same size",
-                    metrics[f"heldout_ppl_{name}"],
-                    "<",
-                    metrics["heldout_ppl_random"],
-                )
-            )
-        claims.append(
-            Claim.compare(
-                f"DSIR with target = raw selects near-uniformly: variance of inclusion counts over "
-                f"{config.draws} draws / uniform sampling's <= 1.25",
-                metrics["dsir_target_raw_dispersion"],
-                "<=",
-                1.25,
-            )
-        )
+        papers = {
+            "perplexity": ("wenzek2020ccnet", "ankner2024perplexed"),
+            "dsir": ("xie2023data", "xie2023data"),
+            "classifier": ("penedo2024fineweb", "penedo2024fineweb"),
+        }
+        names = {
+            "perplexity": f"the perplexity filter ({config.band} band)",
+            "dsir": "DSIR",
+            "classifier": "the quality classifier",
+        }
+        findings = [
+            Finding.compare(f"{names[n]} keeps a larger share of clean in-domain documents than random selection", papers[n][0],
+                            metrics[f"precision_{n}"], ">", metrics["precision_random"], n, "random")
+            for n in ("perplexity", "dsir", "classifier")
+        ] + [
+            Finding.compare(f"a model trained on {names[n]}'s subset reaches lower held-out perplexity than one trained on a random subset of the same size", papers[n][1],
+                            metrics[f"heldout_ppl_{n}"], "<", metrics["heldout_ppl_random"], f"{n} subset", "random subset")
+            for n in config.train
+        ]  # fmt: skip
+        checks = [
+            Check.compare("every selector keeps exactly round(f N) documents (largest deviation)", max(abs(len(set(sel.tolist())) - k) for sel in selections.values()), "==", 0),
+            Check.compare(f"DSIR with target = raw selects near-uniformly: variance of inclusion counts over {config.draws} draws / uniform sampling's <= 1.25", metrics["dsir_target_raw_dispersion"], "<=", 1.25),
+        ]  # fmt: skip
         series = {
             "precision_by_keep_fraction": {
                 "title": "Share of clean in-domain documents among those kept",
@@ -475,4 +464,13 @@ def run(config: Config, progress: Progress | None = None) -> Result:
             }
         }
         report(progress, 1.0, "done")
-    return Result("data-curation", config_dict(config), metrics, claims, timer.seconds, series=series)
+    labels = {
+        f"precision_{n}": f"share of clean in-domain documents kept, {n}"
+        for n in ("random", "perplexity", "dsir", "classifier")
+    }
+    labels |= {
+        f"heldout_ppl_{n}": f"held-out perplexity after training on the {n} subset" for n in ("random", *config.train)
+    }
+    return Result(
+        "data-curation", config_dict(config), metrics, findings, checks, timer.seconds, series=series, labels=labels
+    )

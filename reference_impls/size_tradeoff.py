@@ -33,7 +33,7 @@ import torch
 from transformers import PreTrainedModel
 
 from reference_impls import zoo
-from reference_impls.common import Claim, Progress, Result, Timer, config_dict, report, set_threads
+from reference_impls.common import Check, Finding, Progress, Result, Timer, config_dict, report, set_threads
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Config:
     timing_batch: int = 16  # sequences per timed forward pass
     timing_repeats: int = 7  # timed passes (the median is reported)
     bits: list[int] = field(default_factory=lambda: [8, 4])  # RTN weight widths tried on every model
+    seed: int = 0  # the zoo's seed
 
     @classmethod
     def quick(cls) -> Config:
@@ -130,7 +131,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         rows = []
         for i, name in enumerate(config.models):
             report(progress, i / len(config.models), f"measuring {name}")
-            model, _ = zoo.load(name)
+            model, _ = zoo.load(name, seed=config.seed)
             row = {
                 "name": name,
                 "params": zoo.n_params(model),
@@ -147,12 +148,13 @@ def run(config: Config, progress: Progress | None = None) -> Result:
 
         tokens = config.timing_batch * config.eval_seq_len
         metrics: dict[str, float] = {}
+        timings: dict[str, float] = {}
         for r in rows:
             n = r["name"]
             metrics[f"{n}_params"] = r["params"]
             metrics[f"{n}_ppl"] = r["ppl"]
             metrics[f"{n}_mflops_per_token"] = r["flops"] / 1e6
-            metrics[f"{n}_us_per_token"] = 1e6 * r["seconds"] / tokens
+            timings[f"{n}_us_per_token"] = 1e6 * r["seconds"] / tokens
             metrics[f"{n}_fp32_kb"] = r["bytes"] / 1e3
             for bits in config.bits:
                 metrics[f"{n}_int{bits}_kb"] = r[f"int{bits}_bytes"] / 1e3
@@ -207,28 +209,34 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         }
 
         big, small = max(rows, key=lambda r: r["params"]), min(rows, key=lambda r: r["params"])
-        claims = [
-            Claim.compare(
-                "held-out perplexity falls with every step up in parameters (number of steps where it does not)",
-                metrics["ppl_increases_along_params"],
-                "==",
-                0,
-            ),
-            Claim.compare(
-                f"a forward pass of {big['name']} takes longer than one of {small['name']} (seconds)",
-                big["seconds"],
-                ">",
-                small["seconds"],
-            ),
-        ]
+        findings = []
         if 8 in config.bits:
-            claims.append(
-                Claim.compare(
-                    "8-bit RTN weights change every zoo model's held-out perplexity by less than 1%",
-                    worst_int8,
-                    "<",
-                    0.01,
-                )
-            )
+            findings.append(Finding.compare("8-bit round-to-nearest weights change no zoo model's held-out perplexity by 1% or more (largest relative change)",
+                                            "dettmers2022llm", worst_int8, "<", 0.01, "largest change", "1%"))  # fmt: skip
+        if 4 in config.bits and 8 in config.bits and len(by_params) > 1:
+            # At about the same weight memory: each larger model at 4 bits against the next smaller at 8 bits.
+            pairs = list(itertools.pairwise(by_params))
+            wins = sum(b["int4_ppl"] < a["int8_ppl"] for a, b in pairs)
+            metrics["int4_larger_beats_int8_smaller_share"] = wins / len(pairs)
+            findings.append(Finding.compare("at about the same weight memory, the next larger model at 4 bits has lower perplexity than the smaller one at 8 bits (share of the zoo's neighbouring pairs)",
+                                            "dettmers2023case", wins / len(pairs), ">", 0.5, "share of pairs", "half"))  # fmt: skip
+        checks = [
+            Check.compare("the setting: held-out perplexity falls with every step up in parameters (steps where it does not)", metrics["ppl_increases_along_params"], "==", 0),
+            Check.compare(f"the setting: a forward pass of {big['name']} takes longer than one of {small['name']} (seconds)", big["seconds"], ">", small["seconds"]),
+        ]  # fmt: skip
         report(progress, 1.0, "done")
-    return Result("size-tradeoff", config_dict(config), metrics, claims, timer.seconds, series=series)
+    labels = {f"{n}_{k}": f"{n}: {what}" for n in config.models for k, what in (
+        ("params", "parameters"), ("ppl", "held-out perplexity, fp32"), ("mflops_per_token", "MFLOPs per token"),
+        ("fp32_kb", "weights, fp32 (kB)"), ("int8_kb", "weights, 8 bits (kB)"), ("int8_ppl", "held-out perplexity, 8-bit RTN"),
+        ("int4_kb", "weights, 4 bits (kB)"), ("int4_ppl", "held-out perplexity, 4-bit RTN"))}  # fmt: skip
+    return Result(
+        "size-tradeoff",
+        config_dict(config),
+        metrics,
+        findings,
+        checks,
+        timer.seconds,
+        series=series,
+        labels=labels,
+        timings=timings,
+    )
