@@ -1,6 +1,9 @@
 # Small Models Atlas. Two commands do the whole set-up on a fresh machine:
-#   make serve   build the site and serve it at http://127.0.0.1:8000
-#   make test    every test, browser tests included
+#   make serve      build the site and serve it at http://127.0.0.1:8000
+#   make test       every test, browser tests included
+# and one re-runs every reference implementation in full (about an hour on 2 cores):
+#   make reproduce  verdicts and seed bands against the committed results
+SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +12,7 @@ PORT ?= 8000
 export NO_MKDOCS_2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: serve build validate test lint bench chromium clean
+.PHONY: serve build validate test lint bench reproduce chromium clean
 
 $(BIN)/python:
 	@$(PY) -m venv $(VENV) || { echo "make: creating $(VENV) with '$(PY) -m venv' failed (is python3-venv installed?)"; exit 1; }
@@ -55,8 +58,14 @@ lint: $(VENV)/.test-installed
 test: $(VENV)/.test-installed chromium lint
 	@$(BIN)/pytest
 
+# Full runs of every reference implementation at the committed seeds, compared with the committed
+# results (verdicts side by side, metrics against their seed bands); rewrites nothing unless
+# REPRODUCE_ARGS=--write. The table goes to reproduce-report.txt and reproduce-report.json.
+reproduce: $(VENV)/.test-installed
+	@set -o pipefail; $(BIN)/smatlas reproduce --report reproduce-report.json $(REPRODUCE_ARGS) | tee reproduce-report.txt
+
 bench: $(VENV)/.test-installed chromium
 	@$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf site/build test-output .pytest_cache .ruff_cache
+	rm -rf site/build test-output .pytest_cache .ruff_cache reproduce-report.txt reproduce-report.json

@@ -247,7 +247,8 @@ def command(args: argparse.Namespace) -> int:
         seeds = {args.impl: [int(s) for s in args.seeds.split(",")]} if args.seeds else None
         result = run_full([args.impl], seeds, say=say)[args.impl]
         if args.write:
-            say(f"wrote {write_results(args.impl, result).relative_to(ROOT)}")
+            path = write_results(args.impl, result)
+            say(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0 if all(c["holds"] for c in result["checks"]) else 1
 

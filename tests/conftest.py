@@ -80,3 +80,19 @@ def quick_run(impl: str) -> tuple[dict, bool]:
         result = runner.run_one(impl, quick=True, bar=False)
         _quick_runs[impl] = (result, state() == before)
     return _quick_runs[impl]
+
+
+def sound_quick_run(impl: str) -> dict:
+    """The quick run of IMPL (once per session), checked for what must hold on any machine: every
+    sanity check passes, every finding names an atlas paper and compares two numbers, and the
+    committed results file was left alone. Findings are not asserted: whether the paper's result
+    holds is measured over seeds by `make reproduce`, not decided by one quick run."""
+    result, untouched = quick_run(impl)
+    assert untouched, "a quick run must not touch reference_impls/results"
+    assert result["impl"] == impl
+    failing = [c for c in result["checks"] if not c["holds"]]
+    assert not failing, failing
+    for f in result["claims"]:
+        assert (ROOT / "papers" / f"{f['paper']}.yaml").is_file(), f"{f['claim']}: no paper {f['paper']}"
+        assert f["op"] in ("<", "<=", ">", ">=") and isinstance(f["lhs"], float) and isinstance(f["rhs"], float)
+    return result

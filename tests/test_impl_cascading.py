@@ -1,17 +1,14 @@
 """Cascading: cost accounting, threshold endpoints, monotone cost, the validation threshold, the quick run."""
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
+from conftest import sound_quick_run
 
 from reference_impls import cascading as C
 from reference_impls import model_pool
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(C.__file__).parent / "results" / "cascading.json"
 
 
 def synthetic_split(n: int = 500, seed: int = 0) -> model_pool.Split:
@@ -99,21 +96,9 @@ def test_an_informative_confidence_saves_cost_at_the_large_models_accuracy():
     assert C.cascade_cost(kept, split.small_cost, split.large_cost) < split.large_cost.sum()
 
 
-def test_quick_run_every_claim_holds():
-    result = C.run(C.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-    lines = result.series["cost_quality"]["lines"]
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("cascading")
+    lines = result["series"]["cost_quality"]["lines"]
     assert set(lines) == {"learned router", "cascade (small first, confidence)", "random router"}
     cascade = lines["cascade (small first, confidence)"]
-    assert cascade["x"][0] == pytest.approx(1 + result.metrics["small_cost_share_of_large"])  # nothing accepted
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Fine-tuning and decoding are deterministic on one thread: metrics within 1% (or 0.005); same claims."""
-    committed = json.loads(RESULTS.read_text())
-    result = C.run(C.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        assert result["metrics"][k] == pytest.approx(v, rel=0.01, abs=0.005), k
+    assert cascade["x"][0] == pytest.approx(1 + result["metrics"]["small_cost_share_of_large"])  # nothing accepted

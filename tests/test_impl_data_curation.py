@@ -1,21 +1,18 @@
 """Data curation: selectors, DSIR weights and Gumbel top-k, the annotator and classifier, the pool,
 the quick run, and reproduction."""
 
-import json
 import math
 import random
-from pathlib import Path
 
 import pytest
 import torch
-from conftest import quick_run
+from conftest import sound_quick_run
 
 from reference_impls import data_curation as D
 from reference_impls import zoo
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(D.__file__).parent / "results" / "data-curation.json"
 
 
 def test_bands_keep_exactly_k_documents_from_the_right_part_of_the_ranking():
@@ -111,24 +108,6 @@ def test_token_nll_of_a_padded_batch_equals_each_sequence_alone():
     assert math.isfinite(D.mean_nll(nll, mask).sum().item())
 
 
-def test_quick_run_every_claim_holds():
-    result, untouched = quick_run("data-curation")  # shared with test_runner: one quick run per session
-    claims = result["claims"]
-    assert claims and all(c["holds"] for c in claims), [c for c in claims if not c["holds"]]
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("data-curation")
     assert result["metrics"]["precision_perplexity_high"] < result["metrics"]["precision_random"]
-    assert untouched
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Tolerance: precisions and shares within 0.03, perplexities within 10%, other metrics 10% or 0.05;
-    the same claims hold."""
-    committed = json.loads(RESULTS.read_text())
-    result = D.run(D.Config()).to_json()
-    assert json.loads(json.dumps(result["config"])) == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        if k.startswith(("precision", "share")):
-            assert result["metrics"][k] == pytest.approx(v, abs=0.03), k
-        else:
-            assert result["metrics"][k] == pytest.approx(v, rel=0.10, abs=0.05), k

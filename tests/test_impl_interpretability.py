@@ -1,17 +1,13 @@
 """Interpretability: the logistic regression, its explanations, the deletion test, the quick run."""
 
-import json
-from pathlib import Path
-
-import pytest
 import torch
+from conftest import sound_quick_run
 
 from reference_impls import interpretability as I
 from reference_impls import tasks
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(I.__file__).parent / "results" / "interpretability.json"
 
 
 def test_bag_of_words_counts_known_words_case_insensitively():
@@ -47,19 +43,7 @@ def test_delete_words_removes_every_occurrence_and_tidies_spaces():
     assert I.delete_words("The food was cold.", {"the"}) == "food was cold."
 
 
-def test_quick_run_every_claim_holds():
-    result = I.run(I.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-    shown = [k[len("weight[") : -1] for k in result.metrics if k.startswith("weight[")]
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("interpretability")
+    shown = [k[len("weight[") : -1] for k in result["metrics"] if k.startswith("weight[")]
     assert set(shown) <= set(tasks.POSITIVE) | set(tasks.NEGATIVE)
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Tolerance: each metric within 10% relative (or 0.05 absolute) of the committed file; same claims."""
-    committed = json.loads(RESULTS.read_text())
-    result = I.run(I.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        assert result["metrics"][k] == pytest.approx(v, rel=0.10, abs=0.05), k

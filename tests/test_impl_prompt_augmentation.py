@@ -1,17 +1,13 @@
 """Prompt augmentation (SuperICL): the augmented prompt, the plug-in's confidence, the quick run."""
 
-import json
-from pathlib import Path
-
-import pytest
 import torch
+from conftest import sound_quick_run
 
 from reference_impls import finetune, tasks, zoo
 from reference_impls import prompt_augmentation as PA
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(PA.__file__).parent / "results" / "prompt-augmentation.json"
 
 
 def test_augmented_prompt_carries_the_plugin_label_and_confidence_before_the_label_slot():
@@ -31,17 +27,6 @@ def test_plugin_confidence_is_the_probability_of_its_own_label():
     assert labels == [PA.LABELS[i] for i in probs.argmax(dim=1).tolist()]
 
 
-def test_quick_run_every_claim_holds():
-    result = PA.run(PA.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Tolerance: each metric within 10% relative (or 0.05 absolute) of the committed file; same claims."""
-    committed = json.loads(RESULTS.read_text())
-    result = PA.run(PA.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        assert result["metrics"][k] == pytest.approx(v, rel=0.10, abs=0.05), k
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("prompt-augmentation")
+    assert [f["rhs_label"] for f in result["claims"]] == ["large alone", "plug-in alone"]

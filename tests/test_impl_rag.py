@@ -1,17 +1,15 @@
 """RAG: BM25 against a hand computation, recall@k, the fact store, reading lessons, the quick run."""
 
-import json
 import math
-from pathlib import Path
 
 import pytest
+from conftest import sound_quick_run
 
 from reference_impls import rag as R
 from reference_impls import tasks
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(R.__file__).parent / "results" / "rag.json"
 
 
 def test_bm25_matches_a_hand_computed_score():
@@ -77,19 +75,7 @@ def test_reading_lessons_never_use_the_test_world():
     assert 0.1 < sum(" Context: " not in p for p, _ in pairs) / len(pairs) < 0.3
 
 
-def test_quick_run_every_claim_holds():
-    result = R.run(R.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-    m = result.metrics
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("rag")
+    m = result["metrics"]
     assert m["accuracy_bm25"] <= m["accuracy_gold_passage"] + 0.02
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Tolerance: each metric within 10% relative (or 0.05 absolute) of the committed file; same claims."""
-    committed = json.loads(RESULTS.read_text())
-    result = R.run(R.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        assert result["metrics"][k] == pytest.approx(v, rel=0.10, abs=0.05), k

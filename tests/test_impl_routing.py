@@ -1,17 +1,14 @@
 """Routing: cost accounting, threshold endpoints, APGR of oracle and random routers, calibration, the pool."""
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
+from conftest import sound_quick_run
 
 from reference_impls import finetune, model_pool, zoo
 from reference_impls import routing as R
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(R.__file__).parent / "results" / "routing.json"
 
 
 def synthetic_split(n: int = 400, seed: int = 0) -> model_pool.Split:
@@ -138,18 +135,6 @@ def test_greedy_answers_agree_with_teacher_forced_exact_match():
         assert len(t) == 6 or (t.endswith(".") and t.count(".") == 1)
 
 
-def test_quick_run_every_claim_holds():
-    result = R.run(R.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-    assert set(result.series) == {"cost_quality", "pgr"}
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Fine-tuning and decoding are deterministic on one thread: metrics within 1% (or 0.005); same claims."""
-    committed = json.loads(RESULTS.read_text())
-    result = R.run(R.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        assert result["metrics"][k] == pytest.approx(v, rel=0.01, abs=0.005), k
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("routing")
+    assert set(result["series"]) == {"cost_quality", "pgr"}

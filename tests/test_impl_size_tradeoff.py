@@ -1,17 +1,13 @@
 """Size trade-off: the FLOPs count, the Pareto frontier, round-to-nearest quantisation, the quick run."""
 
-import json
-from pathlib import Path
-
-import pytest
 import torch
+from conftest import sound_quick_run
 
 from reference_impls import size_tradeoff as S
 from reference_impls import zoo
 from reference_impls.common import set_threads
 
 set_threads(1)
-RESULTS = Path(S.__file__).parent / "results" / "size-tradeoff.json"
 
 
 def test_pareto_front_keeps_exactly_the_undominated_points():
@@ -52,19 +48,7 @@ def test_quantized_copy_counts_bits_and_leaves_the_original_alone():
     assert not torch.equal(next(q.parameters()), next(model.parameters()))
 
 
-def test_quick_run_every_claim_holds():
-    result = S.run(S.Config.quick())
-    assert result.claims and all(c.holds for c in result.claims), [c for c in result.claims if not c.holds]
-    assert set(result.series) == {"params", "flops", "time", "memory"}
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Perplexities and sizes within 1% (deterministic); times are machine load: only the claims are compared."""
-    committed = json.loads(RESULTS.read_text())
-    result = S.run(S.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        if not k.endswith("us_per_token"):
-            assert result["metrics"][k] == pytest.approx(v, rel=0.01), k
+def test_quick_run_passes_its_sanity_checks():
+    result = sound_quick_run("size-tradeoff")
+    assert set(result["series"]) == {"params", "flops", "time", "memory"}
+    assert set(result["timings"]) == {f"{n}_us_per_token" for n in zoo.names()}
