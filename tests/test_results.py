@@ -37,9 +37,8 @@ def test_results_hold_findings_over_at_least_three_seeds_with_verdicts_that_foll
         assert c["op"] in ("<", "<=", ">", ">=")
         assert [p["seed"] for p in c["per_seed"]] == seeds
         for p in c["per_seed"]:
-            assert p["holds"] == F.margin(p["lhs"], c["op"], p["rhs"]) > 0 or (
-                c["op"] in ("<=", ">=") and p["holds"] == (F.margin(p["lhs"], c["op"], p["rhs"]) >= 0)
-            )
+            m = F.margin(p["lhs"], c["op"], p["rhs"])
+            assert p["holds"] == (m >= 0 if c["op"] in ("<=", ">=") else m > 0)
         margins = [F.margin(p["lhs"], c["op"], p["rhs"]) for p in c["per_seed"]]
         assert c["verdict"] == F.verdict(margins, [p["holds"] for p in c["per_seed"]])
         assert c["holds"] == (c["verdict"] == F.REPRODUCES)
