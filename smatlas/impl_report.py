@@ -101,13 +101,36 @@ def block(result: dict) -> str:
     return "\n".join(lines)
 
 
+def zoo_table(folder: Path = RESULTS) -> str:
+    """The zoo's models from results/zoo.json: shape, parameters, training and held-out perplexity."""
+    zoo = json.loads((folder / "zoo.json").read_text(encoding="utf-8"))
+    lines = [
+        "| name | d | layers | heads | MLP | parameters | training | held-out perplexity (bytes) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in zoo["models"]:
+        ppl = fmt(m["heldout_ppl"]) + (
+            f" ± {fmt(m['heldout_ppl_std'])} ({len(m['seeds'])} seeds)" if len(m["seeds"]) > 1 else " (seed 0)"
+        )
+        lines.append(
+            f"| {m['name']} | {m['d_model']} | {m['layers']} | {m['heads']} | {m['mlp']} | {fmt(m['params'])} | "
+            f"{m['steps']} steps of {m['batch']} x {m['seq_len']} bytes, lr {m['lr']:g} | {ppl} |"
+        )
+    c = zoo["corpus"]
+    lines += [
+        "",
+        f"Corpus: {fmt(c['bytes'])} bytes in {fmt(c['documents'])} documents ({', '.join(c['domains'])}), {c['description']}.",
+    ]
+    return "\n".join(lines)
+
+
 def update(text: str, results: dict[str, dict] | None = None) -> str:
     """`text` with every results block regenerated; an unknown id raises KeyError."""
     results = load_all() if results is None else results
 
     def fill(m: re.Match) -> str:
         key = m.group(1)
-        body = summary(results) if key == "summary" else block(results[key])
+        body = summary(results) if key == "summary" else zoo_table() if key == "zoo" else block(results[key])
         return f"<!-- results:{key} -->\n{body}\n<!-- /results:{key} -->"
 
     return BLOCK.sub(fill, text)

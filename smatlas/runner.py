@@ -151,6 +151,13 @@ def write_results(impl: str, result: dict) -> Path:
     return path
 
 
+def write_zoo(seeds: list[int]) -> Path:
+    """Write `results/zoo.json`: the zoo's shapes, settings and held-out perplexity over `seeds`."""
+    from reference_impls import zoo
+
+    return write_results("zoo", zoo.describe(seeds))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Printing
 
@@ -294,7 +301,8 @@ def reproduce_command(args: argparse.Namespace) -> int:
     if args.write:
         for i in ids:
             write_results(i, measured[i])
-        print(f"rewrote {len(ids)} results file(s)")
+        write_zoo(list(F.BASE_SEEDS))
+        print(f"rewrote {len(ids)} results file(s) and results/zoo.json; run scripts/impl_readme.py for the READMEs")
     return 0 if ok else 1
 
 
