@@ -527,6 +527,9 @@ def load(name_or_path: str, progress: Progress | None = None, seed: int = 0):
         return model, tok
     spec(name_or_path)  # a clear error for an unknown name
     build([name_or_path], progress=progress, seed=seed)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a progress bar per load of a 40-tensor model is only noise
     model = LlamaForCausalLM.from_pretrained(model_dir(name_or_path, seed=seed)).eval()
     return model, TOKENIZER
 
