@@ -90,6 +90,19 @@ def sound_quick_run(impl: str) -> dict:
     result, untouched = quick_run(impl)
     assert untouched, "a quick run must not touch reference_impls/results"
     assert result["impl"] == impl
+    assert set(result) == {
+        "impl",
+        "config",
+        "metrics",
+        "timings",
+        "labels",
+        "claims",
+        "checks",
+        "seconds",
+        "versions",
+        "series",
+    }
+    assert result["claims"], "an implementation states at least one finding"
     failing = [c for c in result["checks"] if not c["holds"]]
     assert not failing, failing
     for f in result["claims"]:
