@@ -310,6 +310,74 @@ def train_on(docs: list[str], config: Config, tok) -> float:
     return zoo.perplexity(model, zoo.tokens("heldout"), seq_len=128, max_tokens=config.eval_tokens)
 
 
+def quality_classifier(docs, kinds, target, ref_pooled, g, config: Config) -> tuple[torch.Tensor, dict[str, float]]:
+    """The annotator scores a sample of the pool 0-5 (thresholds from its NLL on target text); a ridge
+    head on the embedder's mean-pooled states learns the score: predictions (N,), F1, mean scores."""
+    big, big_tok = zoo.load(config.annotator, seed=config.seed)
+    sample = torch.randperm(config.pool, generator=g)[: config.annotate]
+    big_nll = mean_nll(*token_nll(big, [big_tok("\n" + docs[i] + "\n")["input_ids"] for i in sample]))
+    calibration = target[: config.annotator_calibration]
+    target_nll = mean_nll(*token_nll(big, [big_tok("\n" + t + "\n")["input_ids"] for t in calibration]))
+    edges = torch.quantile(target_nll, torch.tensor([0.99, 0.9, 0.75, 0.5, 0.25]))
+    labels = annotate(big_nll, edges)  # (annotate,) scores 0..5
+    if config.embedder == config.reference:
+        emb = ref_pooled
+    else:
+        emb_model, emb_tok = zoo.load(config.embedder, seed=config.seed)
+        emb = token_nll(emb_model, [emb_tok("\n" + d + "\n")["input_ids"] for d in docs], pooled=True)[2]
+    emb = (emb - emb.mean(0)) / (emb.std(0) + 1e-6)
+    n_fit = round(0.8 * config.annotate)
+    w = fit_ridge(emb[sample[:n_fit]], labels[:n_fit], config.ridge)
+    quality = predict_ridge(emb, w)  # (N,)
+    metrics = {"classifier_f1_at_3": f1(quality[sample[n_fit:]] >= 2.5, labels[n_fit:] >= 3)}
+    for j, kind in enumerate(KINDS):
+        metrics[f"annotator_score_{kind}"] = labels[kinds[sample] == j].mean().item()
+    return quality, metrics
+
+
+def dsir_mix_checks(kinds, k: int, weights: dict, config: Config) -> dict[str, float]:
+    """Over repeated draws of k documents by each set of log-weights (None: uniform sampling): the mean
+    total variation between the kept mix and the pool's, the dispersion of inclusion counts, and the
+    effective sample size of the weights."""
+    pool_mix = torch.bincount(kinds, minlength=3).float() / config.pool
+    metrics = {}
+    for name, lw in weights.items():
+        gg = torch.Generator().manual_seed(config.seed + 2)
+        tv, counts = 0.0, torch.zeros(config.pool)
+        for _ in range(config.draws):
+            sel = torch.randperm(config.pool, generator=gg)[:k] if lw is None else gumbel_top_k(lw, k, gg)
+            counts[sel] += 1
+            tv += 0.5 * (torch.bincount(kinds[sel], minlength=3).float() / k - pool_mix).abs().sum().item()
+        metrics[f"{name}_tv"], metrics[f"{name}_dispersion"] = (
+            tv / config.draws,
+            inclusion_dispersion(counts, config.draws, k),
+        )
+        if lw is not None:
+            metrics[f"{name}_ess"] = effective_sample_size(lw) / config.pool
+    return metrics
+
+
+def precision_curve(is_clean, ppl_scores, dsir_lw, quality, config: Config) -> dict[str, dict[str, list[float]]]:
+    """Share of clean documents among those kept, against the keep fraction (no training): the plot."""
+    lines: dict[str, dict[str, list[float]]] = {}
+    for frac in config.curve:
+        kk = round(frac * config.pool)
+        gg = torch.Generator().manual_seed(config.seed)
+        picks = {
+            "random": torch.randperm(config.pool, generator=gg)[:kk],
+            "perplexity (low band)": band_select(ppl_scores, kk, "low"),
+            "perplexity (middle band)": band_select(ppl_scores, kk, "middle"),
+            "perplexity (high band)": band_select(ppl_scores, kk, "high"),
+            "DSIR": gumbel_top_k(dsir_lw, kk, gg),
+            "quality classifier": band_select(quality, kk, "high"),
+        }
+        for name, sel in picks.items():
+            line = lines.setdefault(name, {"x": [], "y": []})
+            line["x"].append(frac)
+            line["y"].append(precision(sel, is_clean))
+    return lines
+
+
 def run(config: Config, progress: Progress | None = None) -> Result:
     with Timer() as timer:
         set_threads()
@@ -348,27 +416,8 @@ def run(config: Config, progress: Progress | None = None) -> Result:
 
         # 3. Quality classifier: the larger model annotates a sample; a ridge head on small-model embeddings.
         report(progress, 0.2, f"{config.annotator} annotates {config.annotate} documents")
-        big, big_tok = zoo.load(config.annotator, seed=config.seed)
-        sample = torch.randperm(config.pool, generator=g)[: config.annotate]
-        big_nll = mean_nll(*token_nll(big, [big_tok("\n" + docs[i] + "\n")["input_ids"] for i in sample]))
-        calibration = target[: config.annotator_calibration]
-        target_nll = mean_nll(*token_nll(big, [big_tok("\n" + t + "\n")["input_ids"] for t in calibration]))
-        edges = torch.quantile(target_nll, torch.tensor([0.99, 0.9, 0.75, 0.5, 0.25]))
-        labels = annotate(big_nll, edges)  # (annotate,) scores 0..5
-        if config.embedder == config.reference:
-            emb = ref_pooled
-        else:
-            emb_model, emb_tok = zoo.load(config.embedder, seed=config.seed)
-            emb = token_nll(emb_model, [emb_tok("\n" + d + "\n")["input_ids"] for d in docs], pooled=True)[2]
-        emb = (emb - emb.mean(0)) / (emb.std(0) + 1e-6)
-        n_fit = round(0.8 * config.annotate)
-        w = fit_ridge(emb[sample[:n_fit]], labels[:n_fit], config.ridge)
-        quality = predict_ridge(emb, w)  # (N,)
-        held = sample[n_fit:]
-        metrics["classifier_f1_at_3"] = f1(quality[held] >= 2.5, labels[n_fit:] >= 3)
-        for j, kind in enumerate(KINDS):
-            metrics[f"annotator_score_{kind}"] = labels[kinds[sample] == j].mean().item()
-
+        quality, found = quality_classifier(docs, kinds, target, ref_pooled, g, config)
+        metrics |= found
         # Selections of exactly k documents.
         random_pick = torch.randperm(config.pool, generator=g)[:k]
         selections = {
@@ -383,48 +432,8 @@ def run(config: Config, progress: Progress | None = None) -> Result:
             metrics[f"precision_{name}"] = precision(sel, is_clean)
             for j, kind in enumerate(KINDS):
                 metrics[f"share_{kind}_{name}"] = (kinds[sel] == j).float().mean().item()
-        pool_mix = torch.bincount(kinds, minlength=3).float() / config.pool
-
-        def repeated(log_weights: torch.Tensor | None) -> tuple[float, float]:
-            """(mean total variation between kept and pool mix, inclusion dispersion) over draws."""
-            gg = torch.Generator().manual_seed(config.seed + 2)
-            tv, counts = 0.0, torch.zeros(config.pool)
-            for _ in range(config.draws):
-                if log_weights is None:
-                    sel = torch.randperm(config.pool, generator=gg)[:k]
-                else:
-                    sel = gumbel_top_k(log_weights, k, gg)
-                counts[sel] += 1
-                tv += 0.5 * (torch.bincount(kinds[sel], minlength=3).float() / k - pool_mix).abs().sum().item()
-            return tv / config.draws, inclusion_dispersion(counts, config.draws, k)
-
-        for name, lw in (
-            ("dsir_target_raw", same_lw),
-            ("uniform_sampling", None),
-            ("dsir_target_other_raw_sample", other_lw),
-            ("dsir_target_corpus", dsir_lw),
-        ):
-            metrics[f"{name}_tv"], metrics[f"{name}_dispersion"] = repeated(lw)
-            if lw is not None:
-                metrics[f"{name}_ess"] = effective_sample_size(lw) / config.pool
-
-        # Precision against the keep fraction (no training): the plot.
-        lines: dict[str, dict[str, list[float]]] = {}
-        for frac in config.curve:
-            kk = round(frac * config.pool)
-            gg = torch.Generator().manual_seed(config.seed)
-            picks = {
-                "random": torch.randperm(config.pool, generator=gg)[:kk],
-                "perplexity (low band)": band_select(ppl_scores, kk, "low"),
-                "perplexity (middle band)": band_select(ppl_scores, kk, "middle"),
-                "perplexity (high band)": band_select(ppl_scores, kk, "high"),
-                "DSIR": gumbel_top_k(dsir_lw, kk, gg),
-                "quality classifier": band_select(quality, kk, "high"),
-            }
-            for name, sel in picks.items():
-                line = lines.setdefault(name, {"x": [], "y": []})
-                line["x"].append(frac)
-                line["y"].append(precision(sel, is_clean))
+        metrics |= dsir_mix_checks(kinds, k, {"dsir_target_raw": same_lw, "uniform_sampling": None, "dsir_target_other_raw_sample": other_lw, "dsir_target_corpus": dsir_lw}, config)  # fmt: skip
+        lines = precision_curve(is_clean, ppl_scores, dsir_lw, quality, config)
 
         # 4. Train a fresh model on the random subset and on each trained selector's subset of k documents.
         trained = ["random", *config.train]
