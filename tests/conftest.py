@@ -77,7 +77,7 @@ def quick_run(impl: str) -> tuple[dict, bool]:
             return (path.read_bytes(), path.stat().st_mtime_ns) if path.exists() else None
 
         before = state()
-        result = runner.run_one(impl, quick=True, bar=False)
+        result = runner.run_tasks([(impl, 0)], quick=True, say=lambda msg: None)[impl, 0]
         _quick_runs[impl] = (result, state() == before)
     return _quick_runs[impl]
 
