@@ -7,15 +7,16 @@ side by side, interleaved prompt by prompt, and each repeat gives tokens/s over 
 rows hold the median over repeats.
 
 - target: target-only greedy with a KV cache (the same forward calls as ours, without a draft)
-- ours: our loop, fixed gamma; ours adaptive: gamma +2 after a fully accepted round, else -1
+- ours: our loop, fixed gamma; ours adaptive: gamma +2 after a fully accepted round, else -1; both
+  call the draft through `LeanLlama`; "ours adaptive hf forward" calls its transformers forward instead
+  (what the lean forward adds, apart from the loop)
 - hf default: `target.generate(prompt, assistant_model=draft, do_sample=False, max_new_tokens=N)` with
   transformers' assistant defaults (in 5.x: 20 draft tokens, "constant" schedule, and a draft
   confidence threshold of 0.4 that stops drafting early and is re-tuned on the fly)
 - hf heuristic: 5 draft tokens, the "heuristic" schedule (+2 / -1), no confidence threshold
 - hf our gamma: our gamma, "constant" schedule, no confidence threshold
 
-Goals (checked on ours with adaptive gamma, which measured faster than any fixed gamma; the fixed-gamma
-rows are printed beside them): >= 2x target-only greedy, >= 1.2x the fastest HF assisted row,
+Goals (checked on ours with adaptive gamma; the fixed-gamma rows are printed beside them): >= 2x target-only greedy, >= 1.2x the fastest HF assisted row,
 identical greedy outputs for every method. Run with `--json` for the rows `make bench` reads.
 """
 
@@ -23,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from reference_impls import spec_support as SS  # noqa: E402
 from reference_impls import speculative_decoding as S  # noqa: E402
 from reference_impls import zoo  # noqa: E402
 from reference_impls.common import set_threads  # noqa: E402
+from reference_impls.lean_llama import LeanLlama  # noqa: E402
 
 
 def row(case, metric, value, unit="", goal=None, ok=None):
@@ -51,48 +52,43 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(1)
     config = S.Config()
-    target = S.switch_off_eos(zoo.load(config.target)[0])
-    draft = S.switch_off_eos(S.load_draft(config, target))
+    target = SS.switch_off_eos(zoo.load(config.target)[0])
+    draft = SS.switch_off_eos(SS.load_draft(config.target, config.draft, config.distill, target)[0])
     g, n = config.gamma, args.new_tokens
     assert config.prompt_len + n + S.GAMMA_MAX < target.config.max_position_embeddings
-    prompts = zoo.document_prompts("heldout", args.prompts, config.prompt_len, seed=1)  # not the demo's prompts
-    stats: dict[str, S.Stats] = {}
-
-    lean = S.LeanLlama(draft)
+    prompts = zoo.document_prompts("heldout", args.prompts, config.prompt_len, seed=1)  # (prompts, P)
+    stats: dict[str, list[S.Stats]] = {}
+    lean = LeanLlama(draft)
 
     def ours(adaptive: bool, fast: bool = True):
+        key = ("ours adaptive" if adaptive else "ours") + ("" if fast else " hf forward")
+        stats[key] = []
+
         def f(prompt: torch.Tensor) -> torch.Tensor:
             out, st = S.speculative_generate(target, lean if fast else draft, prompt, n, g, adaptive)
-            key = ("ours adaptive" if adaptive else "ours") + ("" if fast else " hf forward")
-            stats[key] = stats[key].add(st) if key in stats else st
+            stats[key].append(st)
             return out
 
         return f
 
     methods = {
-        "target only": lambda p: S.target_greedy(target, p, n),
+        "target only": lambda p: S.target_decode(target, p, n),
         "ours": ours(False),
         "ours adaptive": ours(True),
         "ours adaptive hf forward": ours(True, fast=False),
-        "hf default": lambda p: S.hf_assisted_generate(target, draft, p, n),
-        "hf heuristic": lambda p: S.hf_assisted_generate(target, draft, p, n, 5, "heuristic_transient", 0.0),
-        "hf our gamma": lambda p: S.hf_assisted_generate(target, draft, p, n, g, "constant", 0.0),
+        "hf default": lambda p: SS.hf_assisted_generate(target, draft, p, n),
+        "hf heuristic": lambda p: SS.hf_assisted_generate(target, draft, p, n, 5, "heuristic_transient", 0.0),
+        "hf our gamma": lambda p: SS.hf_assisted_generate(target, draft, p, n, g, "constant", 0.0),
     }
-    tok_s: dict[str, list[float]] = {m: [] for m in methods}
-    outputs: dict[str, list[torch.Tensor]] = {m: [] for m in methods}
-    for r in range(args.repeats):
-        seconds = dict.fromkeys(methods, 0.0)
-        for i in range(len(prompts)):
-            for m, f in methods.items():
-                start = time.perf_counter()
-                out = f(prompts[i : i + 1])
-                seconds[m] += time.perf_counter() - start
-                if r == 0:
-                    outputs[m].append(out)
-        for m in methods:
-            tok_s[m].append(len(prompts) * n / seconds[m])
-        print(f"repeat {r + 1}: " + ", ".join(f"{m} {tok_s[m][-1]:.1f}" for m in methods), file=sys.stderr)
-    med = {m: statistics.median(v) for m, v in tok_s.items()}
+    rows_1 = [prompts[i : i + 1] for i in range(len(prompts))]
+    med, outputs = SS.time_interleaved(methods, rows_1, n, args.repeats)
+    print(", ".join(f"{m} {v:.1f} tok/s" for m, v in med.items()), file=sys.stderr)
+    first = {}
+    for key, sts in stats.items():
+        total = S.Stats()
+        for st in sts[: len(rows_1)]:  # the first repeat
+            total = total.add(st)
+        first[key] = total
     case = f"{config.target} + distilled {config.draft}, gamma {g}, {len(prompts)} x {n} tokens"
     rows = [row(case, f"{m} tokens/s", med[m], "tok/s") for m in methods]
     best_hf = max((m for m in methods if m.startswith("hf")), key=med.__getitem__)
@@ -107,10 +103,10 @@ def main() -> None:
             rows.append(
                 row(case, f"{ours_m} / {m}", ratio, "x", ">= 1.2" if best else None, ratio >= 1.2 if best else None)
             )
-    for key, st in stats.items():
+    for key, st in first.items():
         rows.append(row(case, f"{key}: alpha (accepted / examined)", st.alpha))
         rows.append(row(case, f"{key}: tokens per target pass", st.tokens_per_pass))
-    rows.append(row(case, "(1 - a^(g+1)) / (1 - a) at ours' alpha", S.expected_tokens_per_pass(stats["ours"].alpha, g)))
+    rows.append(row(case, "(1 - a^(g+1)) / (1 - a) at ours' alpha", S.expected_tokens_per_pass(first["ours"].alpha, g)))
     reference = outputs["target only"]
     same = all(
         all(torch.equal(a, b) for a, b in zip(outputs[m], reference, strict=True))

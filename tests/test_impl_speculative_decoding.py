@@ -1,18 +1,20 @@
-"""Speculative decoding: the acceptance rule, the residual, greedy identity, cache rollback, the quick run."""
+"""Speculative decoding: the acceptance rule, the residual, greedy identity, cache rollback, the quick run.
 
-import json
-from pathlib import Path
+Small zoo models only (zoo-660k target, zoo-180k and zoo-50k drafts): no test builds zoo-25m or the
+draft distilled from it.
+"""
 
 import pytest
 import torch
 from transformers import DynamicCache
 
+from reference_impls import spec_support as SS
 from reference_impls import speculative_decoding as S
 from reference_impls import zoo
 from reference_impls.common import set_threads
+from reference_impls.lean_llama import LeanLlama
 
 set_threads(1)
-RESULTS = Path(S.__file__).parent / "results" / "speculative-decoding.json"
 
 
 def _probs(seed: int, shape, scale: float = 2.0) -> torch.Tensor:
@@ -22,8 +24,8 @@ def _probs(seed: int, shape, scale: float = 2.0) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def models():
-    target = S.switch_off_eos(zoo.load("zoo-660k")[0])
-    draft = S.switch_off_eos(zoo.load("zoo-180k")[0])
+    target = SS.switch_off_eos(zoo.load("zoo-660k")[0])
+    draft = SS.switch_off_eos(zoo.load("zoo-180k")[0])
     return target, draft
 
 
@@ -48,20 +50,20 @@ def test_sampled_tokens_follow_target_distribution():
     V, n, N = 4, 2, 400_000
     P = torch.softmax(1.5 * torch.randn(V, V, generator=g, dtype=torch.float64), -1)
     Q = torch.softmax(1.5 * torch.randn(V, V, generator=g, dtype=torch.float64), -1)
-    exact = S.markov_joint(P, 0, n)
+    exact = SS.markov_joint(P, 0, n)
     assert exact.sum().item() == pytest.approx(1.0) and exact[1 * V + 2].item() == pytest.approx(P[0, 1] * P[1, 2])
     for gamma in (1, 2, 4):
-        samples = S.markov_speculative_sample(P, Q, 0, n, gamma, N, g)
-        assert S.total_variation(S.empirical_joint(samples, V), exact) <= 0.01, gamma
-    assert S.total_variation(S.markov_joint(Q, 0, n), exact) > 0.1  # the draft alone is far off
+        samples = SS.markov_speculative_sample(P, Q, 0, n, gamma, N, g, S.verify_draft)
+        assert SS.total_variation(SS.empirical_joint(samples, V), exact) <= 0.01, gamma
+    assert SS.total_variation(SS.markov_joint(Q, 0, n), exact) > 0.1  # the draft alone is far off
 
     def resample_from_p(p, q, x, generator):  # wrong rule: after a rejection, sample from p, not the residual
         n_acc, _ = S.verify_draft(p, q, x, generator)
         at = n_acc.clamp(max=x.shape[1])[:, None, None].expand(-1, 1, p.shape[-1])
         return n_acc, torch.multinomial(p.gather(1, at)[:, 0], 1, generator=generator)[:, 0]
 
-    wrong = S.markov_speculative_sample(P, Q, 0, n, 2, N, g, verify=resample_from_p)
-    assert S.total_variation(S.empirical_joint(wrong, V), exact) > 0.01
+    wrong = SS.markov_speculative_sample(P, Q, 0, n, 2, N, g, verify=resample_from_p)
+    assert SS.total_variation(SS.empirical_joint(wrong, V), exact) > 0.01
 
 
 def test_acceptance_rate_matches_sum_of_min_p_q():
@@ -104,8 +106,8 @@ def test_expected_tokens_per_pass_formula_and_adaptive_rule():
     assert S.expected_tokens_per_pass(0.0, 5) == 1.0
     assert S.expected_tokens_per_pass(1.0, 5) == 6.0
     assert S.expected_tokens_per_pass(0.5, 2) == pytest.approx(1 + 0.5 + 0.25)
-    alpha, measured = S.iid_tokens_per_round(0.7, 4, 200_000, torch.Generator().manual_seed(0))
-    assert alpha == pytest.approx(0.7) and measured == pytest.approx(S.expected_tokens_per_pass(0.7, 4), rel=0.01)
+    measured = SS.iid_tokens_per_round(0.7, 4, 200_000, torch.Generator().manual_seed(0), S.verify_draft)
+    assert measured == pytest.approx(S.expected_tokens_per_pass(0.7, 4), rel=0.01)
     assert S.adapt_gamma(4, 4, 4) == 6 and S.adapt_gamma(4, 2, 4) == 3 and S.adapt_gamma(1, 0, 1) == 1
     assert S.adapt_gamma(S.GAMMA_MAX, 3, 3) == S.GAMMA_MAX
 
@@ -131,7 +133,7 @@ def test_greedy_speculative_output_equals_target_greedy(models, prompts):
     drafts = {"trained": trained, "random": zoo.fresh("zoo-180k", seed=7), "self": target}
     for i in range(len(prompts)):
         prompt = prompts[i : i + 1]
-        reference = S.target_greedy(target, prompt, 40)
+        reference = S.target_decode(target, prompt, 40)
         assert torch.equal(reference, zoo.generate(target, prompt, 40))
         for name, draft in drafts.items():
             for gamma, adaptive in ((1, False), (4, False), (3, True)):
@@ -145,7 +147,7 @@ def test_greedy_speculative_output_equals_target_greedy(models, prompts):
 def test_lean_forward_matches_the_transformers_forward_through_prefill_steps_and_crops():
     for name, seed in (("zoo-180k", None), ("zoo-660k", 3)):
         model = zoo.load(name)[0] if seed is None else zoo.fresh(name, seed=seed)
-        lean = S.LeanLlama(model)
+        lean = LeanLlama(model)
         x = torch.randint(0, 256, (1, 40), generator=torch.Generator().manual_seed(2))
         hf_cache, lean_cache = DynamicCache(), DynamicCache()
         with torch.inference_mode():
@@ -162,10 +164,10 @@ def test_lean_forward_matches_the_transformers_forward_through_prefill_steps_and
 
 def test_greedy_output_with_the_lean_draft_equals_target_greedy(models, prompts):
     target, draft = models
-    lean = S.LeanLlama(draft)
+    lean = LeanLlama(draft)
     for i in range(len(prompts)):
         prompt = prompts[i : i + 1]
-        reference = S.target_greedy(target, prompt, 48)
+        reference = S.target_decode(target, prompt, 48)
         for gamma, adaptive in ((4, False), (3, True)):
             out, stats = S.speculative_generate(target, lean, prompt, 48, gamma, adaptive)
             hf_out, hf_stats = S.speculative_generate(target, draft, prompt, 48, gamma, adaptive)
@@ -189,39 +191,44 @@ def test_sampled_acceptance_in_the_model_loop_matches_sum_min_p_q(models, prompt
 def test_hf_assisted_generation_equals_target_greedy(models, prompts):
     target, draft = models
     prompt = prompts[:1]
-    reference = S.target_greedy(target, prompt, 48)
-    assert torch.equal(S.hf_assisted_generate(target, draft, prompt, 48, 4, "constant", 0.0), reference)
-    assert torch.equal(S.hf_assisted_generate(target, draft, prompt, 48), reference)
+    reference = S.target_decode(target, prompt, 48)
+    assert torch.equal(SS.hf_assisted_generate(target, draft, prompt, 48, 4, "constant", 0.0), reference)
+    assert torch.equal(SS.hf_assisted_generate(target, draft, prompt, 48), reference)
     assert draft.generation_config.num_assistant_tokens is None  # settings restored
 
 
 def test_distilled_draft_cache_key_covers_target_draft_and_settings():
-    a = S.draft_dir("zoo-25m", "zoo-660k", S.DistillSettings())
-    assert a != S.draft_dir("zoo-25m", "zoo-660k", S.DistillSettings(steps=1))
-    assert a != S.draft_dir("zoo-25m", "zoo-180k", S.DistillSettings())
+    a = SS.draft_dir("zoo-25m", "zoo-660k", SS.DistillSettings())
+    assert a != SS.draft_dir("zoo-25m", "zoo-660k", SS.DistillSettings(steps=1))
+    assert a != SS.draft_dir("zoo-25m", "zoo-180k", SS.DistillSettings())
     assert a.parent == zoo.cache_root() / "zoo"
     assert "zoo-25m" not in zoo.names() and zoo.training_settings("zoo-25m").steps < zoo.TRAIN.steps
 
 
-def test_quick_run_every_claim_holds():
-    from conftest import quick_run
+def test_acceptance_along_the_targets_output_is_one_for_the_target_itself_and_lower_for_a_random_draft(models):
+    target, _ = models
+    seqs = zoo.generate(target, zoo.document_prompts("heldout", 2, 12, seed=4), 24)  # (2, 36)
+    assert S.acceptance_along(target, target, seqs, 12) == 1.0
+    assert S.acceptance_along(target, target, seqs, 12, temperature=1.0) == pytest.approx(1.0)
+    random_draft = zoo.fresh("zoo-180k", seed=5)
+    assert S.acceptance_along(target, random_draft, seqs, 12) < 0.5
+    assert S.acceptance_along(target, random_draft, seqs, 12, temperature=1.0) < 0.5
 
-    result, untouched = quick_run("speculative-decoding")
-    assert untouched
-    assert result["claims"] and all(c["holds"] for c in result["claims"]), [
-        c for c in result["claims"] if not c["holds"]
+
+def test_quick_run_passes_every_check_without_the_large_target(monkeypatch):
+    """Checks only: the quick run's findings (speed-ups, acceptance before and after distillation) are
+    measurements that may go either way on another machine."""
+    loaded = []
+    load = zoo.load
+    monkeypatch.setattr(zoo, "load", lambda name, *a, **k: loaded.append(name) or load(name, *a, **k))
+    result = S.run(S.Config.quick()).to_json()
+    assert "zoo-25m" not in loaded and result["config"]["target"] != "zoo-25m"
+    assert result["checks"] and all(c["holds"] for c in result["checks"]), [
+        c for c in result["checks"] if not c["holds"]
     ]
-
-
-@pytest.mark.slow
-def test_full_run_reproduces_committed_results():
-    """Outputs, alpha and tokens per pass are deterministic: within 1%; timings only loosely (speed-up > 1)."""
-    committed = json.loads(RESULTS.read_text())
-    result = S.run(S.Config()).to_json()
-    assert result["config"] == committed["config"]
-    assert [c["holds"] for c in result["claims"]] == [c["holds"] for c in committed["claims"]]
-    for k, v in committed["metrics"].items():
-        if "per_second" in k or k.startswith("speedup") or k == "draft_build_seconds":
-            continue
-        assert result["metrics"][k] == pytest.approx(v, rel=0.01, abs=0.005), k
-    assert result["metrics"]["speedup_ours_adaptive_vs_target"] > 1
+    assert {c["paper"] for c in result["claims"]} == {
+        "leviathan2023fast",
+        "chen2023accelerating",
+        "zhou2024distillspec",
+    }
+    assert result["timings"]["speedup_ours_vs_target"] > 0 and "speedup_ours_vs_target" not in result["metrics"]
