@@ -219,7 +219,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
             wins = sum(b["int4_ppl"] < a["int8_ppl"] for a, b in pairs)
             metrics["int4_larger_beats_int8_smaller_share"] = wins / len(pairs)
             findings.append(Finding.compare("at about the same weight memory, the next larger model at 4 bits has lower perplexity than the smaller one at 8 bits (share of the zoo's neighbouring pairs)",
-                                            "dettmers2023case", wins / len(pairs), ">", 0.5, "share of pairs", "half"))  # fmt: skip
+                                            "liu2025paretoq", wins / len(pairs), ">", 0.5, "share of pairs", "half"))  # fmt: skip
         checks = [
             Check.compare("the setting: held-out perplexity falls with every step up in parameters (steps where it does not)", metrics["ppl_increases_along_params"], "==", 0),
             Check.compare(f"the setting: a forward pass of {big['name']} takes longer than one of {small['name']} (seconds)", big["seconds"], ">", small["seconds"]),
