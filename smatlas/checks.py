@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter, defaultdict
-
-from rapidfuzz import fuzz
 
 from smatlas.errors import UserError
 from smatlas.kb import KnowledgeBase
+from smatlas.titles import NEAR_DUPLICATE_SCORE, TitleKey, normalise_title, title_similarity
 
-NEAR_DUPLICATE_SCORE = 92  # rapidfuzz ratio (0..100) on normalised titles
-
-
-def normalise_title(title: str) -> str:
-    """Lowercase ASCII letters and digits separated by single spaces."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", text))
+__all__ = ["NEAR_DUPLICATE_SCORE", "normalise_title", "check_all", "near_duplicate_pairs"]
 
 
 def _where(kb: KnowledgeBase, paper_id: str, field: str) -> tuple[str, int, int]:
@@ -132,12 +122,14 @@ def check_duplicates(kb: KnowledgeBase) -> list[UserError]:
 
 
 def near_duplicate_pairs(titles: dict[str, str], score: float = NEAR_DUPLICATE_SCORE) -> list[tuple[str, str, float]]:
-    """Pairs of ids whose normalised titles are near-identical but not equal.
+    """Pairs of ids whose titles are near-identical but not equal, by the rule of `smatlas.titles`
+    (titles that differ in a number or version token never match).
 
     Titles are blocked by their three rarest word stems, so the cost grows with the number of titles rather
     than its square; two near-identical titles share most words and therefore a rare one.
     """
-    norm = {pid: normalise_title(t) for pid, t in titles.items()}
+    keys = {pid: TitleKey.of(t) for pid, t in titles.items()}
+    norm = {pid: key.text for pid, key in keys.items()}
     # Block on word stems (a plural and its singular share a block), keeping the three rarest.
     words = {pid: {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in t.split()} for pid, t in norm.items()}
     df = Counter(w for ws in words.values() for w in ws)
@@ -154,7 +146,7 @@ def near_duplicate_pairs(titles: dict[str, str], score: float = NEAR_DUPLICATE_S
                 pair = (a, b) if a < b else (b, a)
                 if pair in pairs or norm[a] == norm[b]:
                     continue
-                s = fuzz.ratio(norm[a], norm[b], score_cutoff=score)
+                s = title_similarity(keys[a], keys[b], cutoff=score)
                 if s:
                     pairs[pair] = s
     return [(a, b, s) for (a, b), s in sorted(pairs.items())]
