@@ -198,13 +198,14 @@ def cmd_check_links(args) -> int:
 
 
 def _hints(root: Path, titles: list[str], off: bool = False) -> list[str]:
-    """Placement hints for new papers (see smatlas.suggest.placement_hints); empty when turned off
-    or when there are more new papers than a person would read hints for."""
+    """Placement hints for new papers (see smatlas.suggest.placement_hints), for the first
+    HINT_LIMIT of them (more than a person reads); empty strings when turned off or beyond it."""
     from smatlas.suggest import HINT_LIMIT, placement_hints
 
-    if off or not titles or len(titles) > HINT_LIMIT:
+    if off or not titles:
         return ["" for _ in titles]
-    return placement_hints(root, titles)
+    shown = titles[:HINT_LIMIT]
+    return placement_hints(root, shown) + ["" for _ in titles[len(shown) :]]
 
 
 def cmd_import_bib(args) -> int:
@@ -223,18 +224,28 @@ def cmd_import_bib(args) -> int:
     plan = result.plan
     _print_errors(plan.errors)
     for candidate, known, how in plan.duplicates:
-        print(f"{candidate.source}: duplicate of {known.id} ({known.where}): {how}; skipped")
+        label = f"{known.id} ({known.where})" if known.id else known.where
+        print(f"{candidate.source}: duplicate of {label}: {how}; skipped")
     written = {display_path(p, root) for p in result.written}
     hints = _hints(root, [c.fields.get("title", "") for c, _ in plan.new], args.no_suggest)
     for (candidate, new_id), hint in zip(plan.new, hints, strict=True):
         path = f"papers/{new_id}.yaml"
         print(f"{candidate.source}: {'wrote' if path in written else 'would write'} {path}")
+        for note in candidate.notes:
+            print(f"  note: {note}")
         if hint:
             print(f"  {hint}")
+    from smatlas.suggest import HINT_LIMIT
+
+    if not args.no_suggest and len(plan.new) > HINT_LIMIT:
+        print(
+            f"placement hints shown for the first {HINT_LIMIT} of {len(plan.new)} new papers; "
+            "for the others run smatlas suggest papers/<id>.yaml"
+        )
     _print_errors(result.write_errors)
     if args.dry_run:
         print("dry run: nothing written")
-    elif plan.broken and not args.skip_broken:
+    elif plan.broken and not args.skip_broken and plan.new:
         print("nothing written: fix the broken entries, or pass --skip-broken to import the rest", file=sys.stderr)
     elif written:
         print("next: replace the placeholder summary in each new file, then run smatlas validate")

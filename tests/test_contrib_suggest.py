@@ -324,7 +324,14 @@ def test_import_bib_shows_a_hint_under_each_new_paper_and_flags_likely_duplicate
 
     monkeypatch.setattr(suggest_module, "HINT_LIMIT", 1)  # more new papers than anyone reads hints for
     assert main(args) == 0
-    assert "suggested" not in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    # Hints for the first HINT_LIMIT new papers, and a line that says the others have none.
+    assert sum(line.startswith("  suggested taxonomy:") for line in out) == 1
+    assert out[out.index(next(ln for ln in out if "would write" in ln)) + 1].startswith("  suggested taxonomy:")
+    assert (
+        "placement hints shown for the first 1 of 2 new papers; for the others run smatlas suggest papers/<id>.yaml"
+        in out
+    )
 
 
 def test_placeholder_summary_counts_as_no_summary(tiny):

@@ -65,3 +65,17 @@ def test_validate_warns_exactly_when_the_title_rule_matches(empty_atlas, capsys,
     out = capsys.readouterr()
     assert code == 0, out.err
     assert ("warning: title: nearly the same" in out.out) is same
+
+
+@pytest.mark.parametrize("a, b, same", PAIRS)
+def test_import_bib_flags_a_duplicate_exactly_when_the_title_rule_matches(empty_atlas, capsys, a, b, same):
+    write_paper(empty_atlas, *paper_text(a, "2401.00001"))
+    bib = empty_atlas / "refs.bib"
+    bib.write_text(
+        f"@misc{{x, author = {{Doe, Jane}}, title = {{{b}}}, year = 2024, url = {{https://example.org/x}}}}\n",
+        encoding="utf-8",
+    )
+    code = main(["--root", str(empty_atlas), "import-bib", str(bib), "--dry-run", "--no-suggest"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ("duplicate of" in out) is same, out
