@@ -187,7 +187,13 @@ def cmd_check_links(args) -> int:
         errors += links.result_errors(results)
         data = links.report(results)
         if args.report:
-            Path(args.report).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            from smatlas.writer import write_atomic
+
+            try:
+                write_atomic(Path(args.report), json.dumps(data, indent=2) + "\n", overwrite=True)
+            except OSError as exc:
+                print(f"{args.report}: cannot write: {exc.strerror}", file=sys.stderr)
+                return 2
     n_errors = _print_errors(errors)
     summary = f"{len(found)} links in {len({x.path for x in found})} papers"
     if args.online:
