@@ -264,10 +264,20 @@ def cmd_export_bib(args) -> int:
     from smatlas.writer import write_atomic
 
     root = _root(args)
-    kb, errors = load_checked(root)
-    if _print_errors(errors, warnings=False):
-        print("fix the errors above, then export again", file=sys.stderr)
-        return 1
+    kb, errors = kbmod.load(root)  # papers that do not validate are left out of kb.papers
+    errors = [e for e in errors if e.severity == "error"]
+    left_out = {e.path for e in errors if e.path.startswith("papers/")}
+    elsewhere = {e.path for e in errors} - left_out  # the taxonomy or the tags
+    if left_out or elsewhere:
+        placeholders = {e.path for e in errors if "placeholder summary" in e.message}
+        parts = []
+        if left_out:
+            which = f" ({len(placeholders)} with a placeholder summary)" if placeholders else ""
+            n = len(left_out)
+            parts.append(f"left out {n} paper file{'s' * (n != 1)} that do{'es' * (n == 1)} not validate{which}")
+        if elsewhere:
+            parts.append(f"{', '.join(sorted(elsewhere))} {'has' if len(elsewhere) == 1 else 'have'} errors")
+        print(f"warning: {'; '.join(parts)}; smatlas validate lists the problems", file=sys.stderr)
     papers = list(kb.papers.values())
     if args.node:
         if args.node not in kb.nodes:
