@@ -141,7 +141,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_suggest(args) -> int:
-    from smatlas.suggest import BACKENDS, read_query, suggest, suggestions_text
+    from smatlas.suggest import BACKENDS, read_query, suggest, suggestions_text, written_summary
 
     root = _root(args)
     if args.file:
@@ -154,9 +154,9 @@ def cmd_suggest(args) -> int:
     else:
         print("suggest: give a paper FILE, or --title (and --summary)", file=sys.stderr)
         return 2
-    kb, errors = kbmod.load(root)
-    if _print_errors(errors, warnings=False):
-        return 1
+    # Papers that do not validate (such as this one, just written by `new` with its placeholder
+    # summary) neither vote nor count as duplicates; they do not stop the suggestions.
+    kb, _ = kbmod.load(root)
     try:
         result = suggest(kb, title, summary, k=args.k, backend=args.backend, exclude=[own_id] if own_id else [])
     except RuntimeError as exc:  # the MiniLM backend asked for but not installed
@@ -168,6 +168,8 @@ def cmd_suggest(args) -> int:
         print(json.dumps(asdict(result), indent=2))
     else:
         print(suggestions_text(kb, title, result))
+        if args.file and not written_summary(summary):
+            print("  (the summary is still a placeholder: suggestions from the title alone)")
     return 0
 
 
