@@ -33,18 +33,23 @@ def _print_errors(errors: list[UserError], warnings: bool = True, annotate: bool
     return sum(e.severity == "error" for e in errors)
 
 
-def load_checked(root: Path, extra: list[Path] | None = None, only: set[str] | None = None):
+def load_checked(
+    root: Path, extra: list[Path] | None = None, only: set[str] | None = None, new: set[str] | None = None
+):
     """Load the atlas (plus extra paper files) and run every check. With `only` (paper paths as
-    displayed), errors in other paper files are left out; taxonomy, tag and collection errors stay."""
+    displayed), errors in other paper files are left out; taxonomy, tag and collection errors stay.
+    `new` holds the paper paths not yet published (see smatlas.ci.added_paper_files); extra files
+    count as new too."""
     files = kbmod.paper_files(root)
     known = {f.resolve() for f in files} if extra else set()
+    added = []
     for path in extra or []:
         found = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
-        files += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
-    kb, errors = kbmod.load(root, files)
+        added += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
+    kb, errors = kbmod.load(root, files + added)
     if only is not None:
         errors = [e for e in errors if e.path in only or not e.path.startswith("papers/")]
-    errors += checks.check_all(kb)
+    errors += checks.check_all(kb, (new or set()) | {display_path(f, root) for f in added})
     return kb, errors
 
 
@@ -60,7 +65,10 @@ def cmd_validate(args) -> int:
             root = path.resolve()
         else:
             extra.append(path)
+    from smatlas.ci import added_paper_files
+
     only, scope = None, ""
+    new = {display_path(f, root) for f in added_paper_files(root, args.changed_since)}
     if args.changed_since:
         from smatlas.ci import GitError, changed_paper_files
 
@@ -71,7 +79,7 @@ def cmd_validate(args) -> int:
             return 2
         only = {display_path(f, root) for f in changed}
         scope = f"{len(only)} paper{'s' * (len(only) != 1)} changed since {args.changed_since}; "
-    kb, errors = load_checked(root, extra, only)
+    kb, errors = load_checked(root, extra, only, new)
     if only is not None:  # warnings (near-duplicate titles) only when they concern a changed paper
         errors = [e for e in errors if e.severity == "error" or e.path in only or any(p in e.message for p in only)]
     from smatlas.ci import in_github_actions

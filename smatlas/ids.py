@@ -27,6 +27,8 @@ MAX_ID = 80
 
 def ascii_fold(text: str) -> str:
     """Drop accents and anything else outside ASCII: "Kocoń" -> "Kocon"."""
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
 
@@ -56,8 +58,11 @@ def first_word(title: str) -> str:
 
 def paper_id(first_author: str, year: int, title: str) -> str:
     """The id (and citation key) before any collision suffix: `sun2024simple`."""
-    family = family_name(first_author) or "anonymous"
-    return f"{family}{year}{first_word(title)}"[: MAX_ID - 2]
+    return _join(family_name(first_author) or "anonymous", year, first_word(title))
+
+
+def _join(family: str, year: int, word: str) -> str:
+    return f"{family}{year}{word}"[: MAX_ID - 2]  # room for a two-letter suffix
 
 
 def _suffixes() -> Iterator[str]:
@@ -92,11 +97,10 @@ def arxiv_year(arxiv: str | None) -> int | None:
 
 def rule_ids(first_author: str, year: int, title: str, arxiv: str | None = None) -> list[str]:
     """The ids the rule allows before a suffix: with the paper's year, then with its arXiv id's year."""
-    ids = [paper_id(first_author, year, title)]
+    family, word = family_name(first_author) or "anonymous", first_word(title)
     other = arxiv_year(arxiv)
-    if other is not None and other != year:
-        ids.append(paper_id(first_author, other, title))
-    return ids
+    years = [year] if other is None or other == year else [year, other]
+    return [_join(family, y, word) for y in years]
 
 
 def follows_rule(pid: str, first_author: str, year: int, title: str, arxiv: str | None = None) -> bool:
