@@ -317,11 +317,58 @@ NEW_FLAGS = {"authors": "--author", "tags": "--tag", "venue.kind": "--kind", "ve
 NEW_FIELDS = ("title", "authors", "year", "venue", "kind", "arxiv", "doi", "url", "code", "taxonomy", "tags", "id")
 
 
+def _fetch_details(values: dict, root: Path, no_suggest: bool) -> tuple[dict, int]:
+    """For `new --arxiv ID` or `--doi DOI` without the title, authors or year: fetch them (smatlas.lookup),
+    print what was found, and place the paper in the suggested node unless --taxonomy was given.
+    Returns the completed values and 0, or the values and an exit code when nothing can be fetched."""
+    from smatlas import intake, lookup
+
+    problems = intake.identifier_problems(values)
+    for name, message in problems:
+        print(f"--{name}: {message}", file=sys.stderr)
+    if problems:
+        return values, 1
+    flag, identifier = ("--doi", values["doi"]) if values.get("doi") else ("--arxiv", values["arxiv"])
+    try:
+        found = lookup.from_doi(identifier) if flag == "--doi" else lookup.from_arxiv(identifier)
+    except lookup.Offline as exc:
+        print(
+            f"new {flag} {identifier}: {exc}: fetching the paper's details needs the network. Connect and run it "
+            "again, or give the fields yourself: --title, --author (once per author, in order), --year and --taxonomy",
+            file=sys.stderr,
+        )
+        return values, 1
+    except lookup.LookupFailed as exc:
+        print(f"new {flag} {identifier}: {exc}", file=sys.stderr)
+        return values, 1
+    values = intake.with_details(values, found.fields)
+    fields = found.fields
+    print(f"{found.source} {found.identifier}: {fields['title']}")
+    print(f"  {', '.join(fields['authors'])} ({fields['year']})")
+    if found.categories:
+        print(f"  arXiv categories: {found.categories[0]} (primary){''.join(', ' + c for c in found.categories[1:])}")
+    print(f"  abstract: {found.abstract_url} (read it to write the summary in your own words)")
+    for note in found.notes:
+        print(f"  note: {note}")
+    if not values.get("taxonomy") and not no_suggest:
+        from smatlas.suggest import placements
+
+        placed = placements(root, [values["title"]])[0]
+        if placed is not None and placed.nodes:
+            values["taxonomy"] = [placed.nodes[0].id]
+            print(f"  taxonomy: {placed.nodes[0].id}, the node suggested by the title: check it, or give --taxonomy")
+    return values, 0
+
+
 def cmd_new(args) -> int:
     from smatlas import intake
 
     root = _root(args)
     values = {name: getattr(args, name) for name in NEW_FIELDS}
+    if (values["arxiv"] or values["doi"]) and not (values["title"] and values["authors"] and values["year"]):
+        values, code = _fetch_details(values, root, args.no_suggest)
+        if code:
+            return code
     if not any(values.values()):
         if not sys.stdin.isatty():
             print("new: give the fields as flags (see smatlas new --help), or run it in a terminal", file=sys.stderr)
@@ -424,14 +471,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.set_defaults(func=cmd_export_bib)
 
-    p = sub.add_parser("new", help="add one paper (asks for the fields when run without flags in a terminal)")
+    p = sub.add_parser(
+        "new",
+        help="add one paper: from its --arxiv id or --doi (fetched; needs the network), from flags, or asks for "
+        "the fields in a terminal",
+        description="Add one paper as papers/<id>.yaml with a placeholder summary. Given --arxiv ID or --doi DOI "
+        "without --title, --author and --year, the title, authors and year (and, for a DOI, the venue) are "
+        "fetched from arXiv's API or Crossref, and the paper goes to the taxonomy node its title suggests "
+        "unless --taxonomy is given; flags given always win. Offline, give the fields as flags.",
+    )
     p.add_argument("--title")
     p.add_argument("--author", dest="authors", action="append", metavar="NAME", help="repeat for each author, in order")
     p.add_argument("--year", type=int)
     p.add_argument("--venue", help="short name (ICLR, NeurIPS...) or full name; default arXiv with --arxiv")
     p.add_argument("--kind", choices=["conference", "journal", "workshop", "preprint"], help="default: from the venue")
-    p.add_argument("--arxiv", metavar="ID")
-    p.add_argument("--doi")
+    p.add_argument("--arxiv", metavar="ID", help="arXiv id (2306.08543); alone, fetches the paper's details")
+    p.add_argument("--doi", help="bare DOI (10.18653/v1/2020.findings-emnlp.372); alone, fetches them from Crossref")
     p.add_argument("--url")
     p.add_argument("--code", metavar="URL")
     p.add_argument("--taxonomy", nargs="+", action="extend", metavar="NODE")

@@ -499,6 +499,26 @@ def new_fields(values: dict) -> dict:
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
+def with_details(values: dict, details: dict) -> dict:
+    """The values of `smatlas new` completed with a public record's fields (`smatlas.lookup`): a flag
+    the contributor gave always wins; the record's venue kind comes only with its venue."""
+    out = dict(values)
+    for key in ("title", "authors", "year", "arxiv", "doi"):
+        if not out.get(key) and details.get(key):
+            out[key] = details[key]
+    if not out.get("venue") and details.get("venue"):
+        out["venue"] = details["venue"]
+        if not out.get("kind") and details.get("kind"):
+            out["kind"] = details["kind"]
+    return out
+
+
+def identifier_problems(values: dict) -> list[tuple[str, str]]:
+    """Problems with the arXiv id and DOI of `smatlas new`, judged alone (before fetching anything)."""
+    probe = {k: values.get(k) for k in ("arxiv", "doi") if values.get(k)}
+    return [(name, message) for name, message in field_problems(probe) if name in probe]
+
+
 @dataclass
 class NewResult:
     written: Path | None = None

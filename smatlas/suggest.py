@@ -433,13 +433,19 @@ def placement_hints(root: Path, titles: Sequence[str], backend="tfidf") -> list[
     instant and, from titles alone, at least as accurate as MiniLM on the atlas (leave-one-out top-3
     0.85 against 0.83). Papers that fail validation, such as the new entries themselves with their
     placeholder summary, are not part of the index."""
+    return [hint_text(s) if s else "" for s in placements(root, titles, backend)]
+
+
+def placements(root: Path, titles: Sequence[str], backend="tfidf") -> list[Suggestions | None]:
+    """Suggestions from the title alone for each title (see `placement_hints`); None for every title
+    when the atlas has no valid paper to learn from."""
     from smatlas.kb import load
 
     kb, _ = load(root)
     if not kb.papers:
-        return ["" for _ in titles]
+        return [None for _ in titles]
     index = Index(kb, backend)
-    return [hint_text(index.suggest(title)) for title in titles]
+    return [index.suggest(title) for title in titles]
 
 
 # ---- command-line helpers -----------------------------------------------------------------------
