@@ -67,6 +67,7 @@ class Known:
     where: str  # "papers/<id>.yaml", or "refs.bib:12" for a paper of this run
     family: str = ""  # the first author's family name, as the id rule reads it
     years: frozenset[int] = frozenset()  # the year, and the year of the arXiv id
+    bare: bool = False  # no arXiv id, DOI or URL: a title match needs the same authorship
 
     @classmethod
     def of(cls, pid: str, fields: dict, where: str) -> Known:
@@ -79,6 +80,7 @@ class Known:
             where,
             _first_family(fields.get("authors")),
             _years(fields.get("year"), text["arxiv"]),
+            not has_identifier(fields),
         )
 
 
@@ -145,12 +147,13 @@ class AtlasIndex:
         bare = not has_identifier(fields)
         for kind, value in _keys(title, fields.get("arxiv"), fields.get("doi")):
             for paper in self._keys.get((kind, value), []):
-                if kind == "title" and bare and not _same_authorship(fields, paper):
+                either_bare = bare or paper.bare
+                if kind == "title" and either_bare and not _same_authorship(fields, paper):
                     continue
                 how = {
                     "arxiv": f"same arXiv id {value}",
                     "doi": f"same DOI {value}",
-                    "title": "same title, first author and year" if bare else "same title",
+                    "title": "same title, first author and year" if either_bare else "same title",
                 }[kind]
                 return paper, how
         return None
@@ -176,7 +179,7 @@ class AtlasIndex:
             score = title_similarity(key, self._title_keys[start + i], cutoff=NEAR_DUPLICATE_SCORE)
             if not score or _conflicting_identifiers(fields, paper):
                 continue
-            if bare and not _same_authorship(fields, paper):
+            if (bare or paper.bare) and not _same_authorship(fields, paper):
                 continue
             return paper, f"nearly the same title ({score:.0f}% similar)"
         return None

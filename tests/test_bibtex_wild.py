@@ -111,7 +111,7 @@ def test_identifier_less_duplicates_are_duplicates_not_broken(atlas, capsys):
     )
     # The first copy of a repeated key has no identifier, the second has a URL: the paper is kept.
     assert (
-        "identifierless.bib:23: duplicate of roe2023small (identifierless.bib:29): same title; "
+        "identifierless.bib:23: duplicate of roe2023small (identifierless.bib:29): same title, first author and year; "
         "that later copy is the richer record and is kept; skipped"
     ) in out
     assert new_files(atlas) == ["doe2024tiny", "roe2023small"]
@@ -126,6 +126,17 @@ def test_same_title_without_identifiers_by_another_author_is_another_paper(atlas
     code, out, err = import_bib(capsys, "other.bib", "--taxonomy", "rag")
     assert code == 1 and out[-1] == "0 new, 0 duplicates, 1 broken"
     assert err == ["other.bib:1: arxiv/doi/url: give at least one of arxiv, doi or url"]
+
+
+def test_an_identifier_less_entry_is_not_a_copy_of_a_later_entry_by_another_author(atlas, capsys):
+    (atlas / "two.bib").write_text(
+        "@misc{a, title = {An Introduction}, author = {Smith, Ann}, year = {2019}}\n"
+        "@misc{b, title = {An Introduction}, author = {Jones, Bob}, year = {2024}, url = {https://example.org/b}}\n",
+        encoding="utf-8",
+    )
+    code, out, err = import_bib(capsys, "two.bib", "--taxonomy", "rag", "--dry-run")
+    assert code == 1 and out[-1] == "1 new, 0 duplicates, 1 broken"
+    assert err == ["two.bib:1: arxiv/doi/url: give at least one of arxiv, doi or url"]
 
 
 def test_a_reused_key_for_another_paper_is_still_an_error(atlas, capsys):
