@@ -7,8 +7,11 @@ Text is escaped for LaTeX but non-ASCII stays UTF-8; capitals that a bibliograph
 lowercase (acronyms, mixed case, model names with digits) are protected with braces.
 
 In: bibtexparser with an explicit parse stack, then each entry mapped to the atlas's paper fields
-(LaTeX decoded, arXiv id and DOI found wherever tools put them, venues named as the atlas names them).
-Broken entries come back as errors with the line they start on; nothing here writes files.
+(LaTeX decoded, arXiv id and DOI found wherever tools put them, venues named as the atlas names them;
+withdrawn, rejected and submitted papers are preprints). Each entry comes back with every problem
+found in it, each at the line of its field ("and others" is one: the atlas lists every author), and
+blocks that are no entry at all as errors at the line they start on. Whether an entry with problems
+is broken or merely a duplicate is for `smatlas.intake` to judge; nothing here writes files.
 """
 
 from __future__ import annotations

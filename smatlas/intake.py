@@ -320,13 +320,11 @@ def plan_additions(
     run, the richest is judged and the others are its duplicates; the judged ones are broken or new,
     with a fresh id. Accepted candidates join `index`."""
     plan = Plan()
-    atlas_match: dict[int, str] = {}  # candidate number -> id of the atlas paper it duplicates
-    pending: list[int] = []
+    pending: list[int] = []  # candidates that are not copies of an atlas paper
     for i, candidate in enumerate(candidates):
         duplicate = index.duplicate(candidate.fields)
         if duplicate is not None:
             plan.duplicates.append((candidate, *duplicate))
-            atlas_match[i] = duplicate[0].id
         else:
             pending.append(i)
 
@@ -344,22 +342,11 @@ def plan_additions(
     errors = {i: candidate_errors(candidates[i], nodes, tags) for i in pending}
     by_line = {c.line: i for i, c in enumerate(candidates) if c.line}
     for i in pending:  # a reused BibTeX key is an error only when it names another paper
-        first = by_line.get(candidates[i].duplicate_key_of) if candidates[i].duplicate_key_of else None
-        if first is None or group.get(first) == group[i]:
-            continue  # no reused key, or a copy of the same paper (the richer copy is kept below)
         c = candidates[i]
-        errors[i] = sorted(
-            errors[i]
-            + [
-                UserError(
-                    c.path or c.source,
-                    c.line,
-                    0,
-                    f"duplicate key '{c.key}' (also on line {c.duplicate_key_of}, another paper); "
-                    "BibTeX keys must be unique",
-                )
-            ]
-        )
+        first = by_line.get(c.duplicate_key_of) if c.duplicate_key_of else None
+        if first is not None and group.get(first) != group[i]:  # (a copy of an atlas paper has no group)
+            message = f"duplicate key '{c.key}' (also on line {c.duplicate_key_of}, another paper); BibTeX keys must be unique"
+            errors[i] = sorted([*errors[i], UserError(c.path or c.source, c.line, 0, message)])
 
     members: dict[int, list[int]] = {}
     for i in pending:
