@@ -1,5 +1,6 @@
-"""What a pull request's checks need: the paper files changed since a git ref, and errors printed as
-GitHub Actions annotations so that they show on the lines of the pull request's diff."""
+"""What a pull request's checks need: the paper files changed since a git ref, the ones added (not yet
+published, which must follow the id rule), and errors printed as GitHub Actions annotations so that
+they show on the lines of the pull request's diff."""
 
 from __future__ import annotations
 
