@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from smatlas.ids import paper_id, unique_id  # noqa: E402
 from smatlas.writer import paper_yaml  # noqa: E402
 
 WORDS = (
@@ -52,15 +53,18 @@ def make_atlas(folder: Path, n: int) -> None:
     import yaml
 
     nodes = [node["id"] for node in yaml.safe_load((ROOT / "taxonomy" / "taxonomy.yaml").read_text())]
+    taken: set[str] = set()
     for i in range(n):
         words = rng.sample(VOCAB, 7)
         title = " ".join(words).capitalize()
-        pid = f"author{i}2024{words[0]}"
+        authors, year = [f"Ann Author{i}", "Second Person"], 2000 + i % 25
+        pid = unique_id(paper_id(authors[0], year, title), taken)  # the id rule, which validate checks
+        taken.add(pid)
         paper = {
             "id": pid,
             "title": title,
-            "authors": [f"Author {i}", "Second Person"],
-            "year": 2000 + i % 25,
+            "authors": authors,
+            "year": year,
             "venue": {"name": "arXiv", "kind": "preprint"},
             "arxiv": f"24{(i % 12) + 1:02d}.{i:05d}",
             "taxonomy": [nodes[i % len(nodes)]],

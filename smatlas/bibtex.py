@@ -7,8 +7,11 @@ Text is escaped for LaTeX but non-ASCII stays UTF-8; capitals that a bibliograph
 lowercase (acronyms, mixed case, model names with digits) are protected with braces.
 
 In: bibtexparser with an explicit parse stack, then each entry mapped to the atlas's paper fields
-(LaTeX decoded, arXiv id and DOI found wherever tools put them, venues named as the atlas names them).
-Broken entries come back as errors with the line they start on; nothing here writes files.
+(LaTeX decoded, arXiv id and DOI found wherever tools put them, venues named as the atlas names them;
+withdrawn, rejected and submitted papers are preprints). Each entry comes back with every problem
+found in it, each at the line of its field ("and others" is one: the atlas lists every author), and
+blocks that are no entry at all as errors at the line they start on. Whether an entry with problems
+is broken or merely a duplicate is for `smatlas.intake` to judge; nothing here writes files.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import bibtexparser
 from bibtexparser import middlewares as m
@@ -90,10 +94,11 @@ FULL_NAME = {v.name: v.full for v in VENUES}
 FINDINGS = re.compile(r"^Findings of (ACL|EMNLP|NAACL|EACL|AACL)$")
 FINDINGS_FULL = "Findings of the Association for Computational Linguistics: {}"
 
-# Last words that mark an author as an organisation; the name is braced so styles keep it whole.
+# Words that mark an author as an organisation ("Gemma Team", "Gemini Team Google", "Google
+# DeepMind"); the name is braced so that styles keep it whole instead of reading a family name.
 ORGANISATION_WORDS = frozenset(
     "Team Organization Organisation Consortium Collaboration Group Institute Foundation Association "
-    "Committee Inc Inc. Ltd Ltd. Lab Labs Project AI Research Workshop".split()
+    "Committee Inc Inc. Ltd Ltd. Lab Labs Project AI Research Workshop Google DeepMind".split()
 )
 FIELD_WIDTH = len("archivePrefix")
 
@@ -158,9 +163,10 @@ def bibtex_title(title: str) -> str:
 
 def bibtex_name(name: str) -> str:
     """One author for BibTeX's name parser: "Given Family" as stored, "Family, Jr., Given" when the
-    name ends with a generational suffix, and organisations (or names holding a comma) braced whole."""
+    name ends with a generational suffix, and organisations (a name with an organisation word
+    anywhere, or holding a comma) braced whole."""
     words = name.split()
-    if "," in name or (len(words) > 1 and words[-1] in ORGANISATION_WORDS):
+    if "," in name or (len(words) > 1 and any(w in ORGANISATION_WORDS for w in words)):
         return "{" + latex_escape(name) + "}"
     words = ["{" + w + "}" if w.lower() == "and" else latex_escape(w) for w in words]
     if len(words) > 2 and re.sub(r"[^a-z]", "", words[-1].lower()) in NAME_SUFFIXES:
@@ -292,52 +298,117 @@ _MONTHS = {
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 
+def split_names(value: str) -> list[str]:
+    """The names of a BibTeX name list, split at each " and " outside braces.
+
+    bibtexparser's own splitter (2.1) drops a LaTeX command that starts a name after " and ":
+    "Doe, Jane and \\O ystein Ore" gives "ystein Ore", "... and \\'Eric Roe" gives "Eric Roe"."""
+    value = value.strip()
+    depth, depths, escaped = 0, [], False
+    for c in value:
+        depths.append(depth)
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth = max(depth - 1, 0)
+    names, start = [], 0
+    for match in re.finditer(r"(?<=\S)\s+and\s+(?=\S)", value, re.IGNORECASE):
+        if depths[match.start()] == 0:
+            names.append(value[start : match.start()])
+            start = match.end()
+    names.append(value[start:])
+    return [n.strip() for n in names if n.strip()]
+
+
+class _SeparateNames(m.SeparateCoAuthors):
+    """bibtexparser's co-author splitting with `split_names` in place of its splitter."""
+
+    def _transform_field_value(self, name: str) -> list[str]:
+        return split_names(name)
+
+
 def parse_stack() -> list:
     """The middleware applied after splitting, named explicitly (defaults change between versions):
     @string macros resolved, enclosing braces and quotes removed, month macros read, names split into
-    parts. LaTeX is decoded later, per name part and per text field, so braced organisations survive."""
+    parts. LaTeX is decoded later, per name and per text field, so braced organisations survive."""
     return [
         m.ResolveStringReferencesMiddleware(allow_inplace_modification=True),
         m.RemoveEnclosingMiddleware(allow_inplace_modification=True),
         m.MonthIntMiddleware(allow_inplace_modification=True),
-        m.SeparateCoAuthors(allow_inplace_modification=True),
+        _SeparateNames(allow_inplace_modification=True),
         m.SplitNameParts(allow_inplace_modification=True),
     ]
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem with an entry: the paper field it concerns, the line of the BibTeX field it came
+    from, and what to do."""
+
+    field: str  # title, authors, year, venue, arxiv, doi, url, key or entry
+    line: int
+    message: str
+
+
 @dataclass
 class BibEntry:
-    """A BibTeX entry read into the atlas's paper fields (title, authors, year, venue, arxiv, doi, url)."""
+    """A BibTeX entry read into the atlas's paper fields (title, authors, year, venue, arxiv, doi, url),
+    with every problem found in it. Fields that could not be read are left out."""
 
     key: str
     line: int  # 1-based line of the entry in its file
     fields: dict
     lines: dict[str, int]  # paper field -> line of the BibTeX field it came from
+    problems: list[Problem] = dataclass_field(default_factory=list)
+    truncated_authors: bool = False  # the author list ends with "and others"
+    notes: list[str] = dataclass_field(default_factory=list)  # what a contributor should know
+    duplicate_key_of: int | None = None  # line of an earlier entry with the same key
 
 
 class _Broken(Exception):
     """One problem with an entry, at the line of the field it is about."""
 
-    def __init__(self, line: int, message: str):
+    def __init__(self, line: int, message: str, field: str = ""):
         super().__init__(message)
-        self.line, self.message = line, message
+        self.line, self.message, self.field = line, message, field
 
 
-class _Problems(Exception):
-    """Every problem found in one entry."""
+# A venue phrase saying the paper was submitted there, not published: the paper is a preprint.
+_NOT_PUBLISHED = re.compile(
+    r"\b(withdrawn|rejected|desk[- ]rejected|under review|under submission|in submission|submitted to)\b",
+    re.IGNORECASE,
+)
+_OPENREVIEW = re.compile(r"\bopenreview\b", re.IGNORECASE)
 
-    def __init__(self, problems: list[_Broken]):
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
+
+def unpublished(name: str | None) -> str | None:
+    """What a venue names when it is a submission rather than a publication ("a withdrawn
+    submission" for "OpenReview (ICLR 2026 Conference Withdrawn Submission)"), or None."""
+    found = _NOT_PUBLISHED.search(name or "")
+    if not found:
+        return None
+    word = found.group(1).lower()
+    if word == "withdrawn":
+        return "a withdrawn submission"
+    return "a rejected submission" if "reject" in word else "a submission under review"
 
 
 def resolve_venue(name: str | None, entry_type: str = "misc", arxiv: str | None = None) -> tuple[str, str | None]:
     """A booktitle or journal as the atlas names it, with its kind: "Proceedings of the 2023
     Conference on Empirical Methods in Natural Language Processing" -> ("EMNLP", "conference").
+    Rejected, withdrawn and submitted papers are preprints (arXiv when they have an arXiv id).
     Unknown venues keep their name; their kind comes from the entry type (None when unknown)."""
     fallback = ENTRY_KINDS.get(entry_type)
     if not name:
         return ("arXiv", "preprint") if arxiv else ("", fallback)
+    if unpublished(name):
+        if arxiv:
+            return "arXiv", "preprint"
+        return ("OpenReview" if _OPENREVIEW.search(name) else "Preprint"), "preprint"
     if _FINDINGS_OF.search(name):
         conference = _FINDINGS_CONFERENCE.search(name)
         return f"Findings of {conference.group(1) if conference else 'ACL'}", "conference"
@@ -426,19 +497,26 @@ class _Fields:
         return value.strip() or None
 
 
-def _names(fields: _Fields) -> list[str]:
+def _names(fields: _Fields) -> tuple[list[str], bool]:
+    """The authors given names first, and whether the list ends with "and others".
+
+    Each name's parts are joined before LaTeX is decoded, so that a letter macro and the space that
+    ends it (`\\L ukasz`, `Beno\\^\\i t`) make one word, as in LaTeX; a braced organisation is one part
+    and stays whole."""
     value = fields.value("author")
     if value is None:
-        raise _Broken(fields.entry_line, "author: missing; the atlas needs the authors")
-    names = []
+        raise _Broken(fields.entry_line, "author: missing; the atlas needs the authors", "authors")
+    names, truncated = [], False
     for parts in value if isinstance(value, list) else []:
-        words = (latex_decode(w) for w in (*parts.first, *parts.von, *parts.last, *parts.jr))
-        name = " ".join(w for w in words if w)
-        if name and name.lower() != "others":  # "and others" marks a shortened list
+        words = [*parts.first, *parts.von, *parts.last, *parts.jr]
+        name = latex_decode(" ".join(words))
+        if name.lower() == "others":  # "and others": the list is cut short
+            truncated = True
+        elif name:
             names.append(name)
     if not names:
-        raise _Broken(fields.line("author"), "author: no author names")
-    return names
+        raise _Broken(fields.line("author"), "author: no author names", "authors")
+    return names, truncated
 
 
 def _year(fields: _Fields) -> int:
@@ -448,27 +526,38 @@ def _year(fields: _Fields) -> int:
             continue
         found = re.fullmatch(r"\s*(\d{4})\s*" if key == "year" else r"\s*(\d{4})\b.*", str(value), re.DOTALL)
         if not found:
-            raise _Broken(fields.line(key), f"{key}: '{value}' is not a year")
+            raise _Broken(fields.line(key), f"{key}: '{value}' is not a year", "year")
         return int(found.group(1))
-    raise _Broken(fields.entry_line, "year: missing; give a year (or a date) field")
+    raise _Broken(fields.entry_line, "year: missing; give a year (or a date) field", "year")
 
 
-def _identifiers(fields: _Fields) -> dict[str, tuple[str, int]]:
-    """arXiv id, DOI and URL, each with the line it came from."""
+def _identifiers(fields: _Fields, problems: list[_Broken]) -> dict[str, tuple[str, int]]:
+    """arXiv id, DOI and URL, each with the line it came from; problems with them go to `problems`."""
     found: dict[str, tuple[str, int]] = {}
-    eprint, prefix = fields.raw("eprint"), fields.raw("archiveprefix") or fields.raw("eprinttype")
+
+    def read(key: str) -> str | None:
+        try:
+            return fields.raw(key)
+        except _Broken as exc:
+            exc.field = exc.field or {"eprint": "arxiv", "howpublished": "url"}.get(key, key)
+            problems.append(exc)
+            return None
+
+    eprint, prefix = read("eprint"), read("archiveprefix") or read("eprinttype")
     if eprint and (prefix is None or prefix.lower() == "arxiv"):
         match = re.fullmatch(rf"(?:(?i:arxiv):)?{_ARXIV_ID}", eprint)
         if match:
             found["arxiv"] = (match.group(1), fields.line("eprint"))
         elif prefix:
-            raise _Broken(fields.line("eprint"), f"eprint: '{eprint}' is not an arXiv id like 2306.11695")
+            problems.append(
+                _Broken(fields.line("eprint"), f"eprint: '{eprint}' is not an arXiv id like 2306.11695", "arxiv")
+            )
     for key in ("journal", "volume", "note"):
-        value = fields.raw(key)
+        value = read(key)
         match = _ARXIV_IN_JOURNAL.search(value or "") or re.fullmatch(rf"abs/{_ARXIV_ID}", value or "")
         if match and "arxiv" not in found:
             found["arxiv"] = (match.group(1), fields.line(key))
-    doi = fields.raw("doi")
+    doi = read("doi")
     if doi:
         doi = _DOI_PREFIX.sub("", doi)
         arxiv_doi = _ARXIV_DOI.match(doi)
@@ -476,8 +565,8 @@ def _identifiers(fields: _Fields) -> dict[str, tuple[str, int]]:
             found.setdefault("arxiv", (arxiv_doi.group(1), fields.line("doi")))
         else:
             found["doi"] = (doi, fields.line("doi"))
-    howpublished = fields.raw("howpublished")
-    for key, url in (("url", fields.raw("url")), ("howpublished", howpublished)):
+    howpublished = read("howpublished")
+    for key, url in (("url", read("url")), ("howpublished", howpublished)):
         if not url or not _LOOKS_LIKE_URL.match(url):
             continue
         arxiv_url, doi_url = _ARXIV_URL.match(url), _DOI_PREFIX.match(url)
@@ -490,7 +579,7 @@ def _identifiers(fields: _Fields) -> dict[str, tuple[str, int]]:
     return found
 
 
-def _venue(fields: _Fields, entry_type: str, arxiv: str | None) -> tuple[str, str, int]:
+def _venue(fields: _Fields, entry_type: str, arxiv: str | None, notes: list[str]) -> tuple[str, str, int]:
     if ENTRY_KINDS[entry_type] == "conference":
         key = "booktitle"
     elif ENTRY_KINDS[entry_type] == "journal":
@@ -502,8 +591,13 @@ def _venue(fields: _Fields, entry_type: str, arxiv: str | None) -> tuple[str, st
         )
     name = fields.text(key) if key else None
     if not name and ENTRY_KINDS[entry_type] != "preprint" and not arxiv:
-        raise _Broken(fields.entry_line, f"{key}: missing; the atlas needs the venue of a @{entry_type}")
+        raise _Broken(fields.entry_line, f"{key}: missing; the atlas needs the venue of a @{entry_type}", "venue")
     venue, kind = resolve_venue(name, entry_type if name else "misc", arxiv)
+    phrase = unpublished(name)
+    if phrase and venue == "Preprint" and _OPENREVIEW.search(fields.raw("url") or ""):
+        venue = "OpenReview"  # where the submission is public
+    if phrase:
+        notes.append(f"{key} '{name}' names {phrase}, not a publication: imported as a preprint ({venue})")
     if not name and not venue:
         venue = "Preprint"
     return venue, kind or "preprint", fields.line(key) if key else fields.entry_line
@@ -515,44 +609,57 @@ def _is_name(fields: _Fields, key: str) -> bool:
 
 
 def entry_fields(entry, strings: dict[str, str]) -> BibEntry:
-    """Map one parsed entry to paper fields; raises _Problems with every problem found, each with the
-    line of the BibTeX field it is about."""
+    """Map one parsed entry to paper fields, with every problem found, each at the line of the
+    BibTeX field it is about. Never raises: what cannot be read is left out of the fields."""
     fields = _Fields(entry, strings)
     entry_type = entry.entry_type.lower()
+    problems: list[_Broken] = []
     if entry_type not in ENTRY_KINDS:
-        raise _Problems(
-            [
-                _Broken(
-                    fields.entry_line,
-                    f"@{entry_type}: not a kind of paper the atlas holds; use @article, @inproceedings or @misc",
-                )
-            ]
+        problems.append(
+            _Broken(
+                fields.entry_line,
+                f"@{entry_type}: not a kind of paper the atlas holds; use @article, @inproceedings or @misc",
+                "entry",
+            )
         )
+        entry_type = "misc"
     out: dict = {}
     lines = {"title": fields.line("title"), "authors": fields.line("author"), "year": fields.line("year")}
-    problems = []
+    notes: list[str] = []
 
-    def attempt(step):
+    def attempt(field: str, step):
         try:
             return step()
         except _Broken as exc:
+            exc.field = exc.field or field
             problems.append(exc)
 
-    out["title"] = attempt(lambda: fields.text("title") or _missing(fields, "title"))
-    out["authors"] = attempt(lambda: _names(fields))
-    out["year"] = attempt(lambda: _year(fields))
-    for name, (value, line) in (attempt(lambda: _identifiers(fields)) or {}).items():
+    out["title"] = attempt("title", lambda: fields.text("title") or _missing(fields, "title"))
+    names, truncated = attempt("authors", lambda: _names(fields)) or (None, False)
+    out["authors"] = names
+    if truncated:
+        problems.append(
+            _Broken(
+                fields.line("author"),
+                "author: ends with 'and others'; the atlas lists every author: write all the names "
+                "(the paper's first page or its arXiv page has them)",
+                "authors",
+            )
+        )
+    out["year"] = attempt("year", lambda: _year(fields))
+    for name, (value, line) in _identifiers(fields, problems).items():
         out[name], lines[name] = value, line
-    venue = attempt(lambda: _venue(fields, entry_type, out.get("arxiv")))
-    if problems:
-        raise _Problems(problems)
-    name, kind, lines["venue"] = venue
-    out["venue"] = {"name": name, "kind": kind}
-    return BibEntry(entry.key, fields.entry_line, out, lines)
+    venue = attempt("venue", lambda: _venue(fields, entry_type, out.get("arxiv"), notes))
+    if venue is not None:
+        name, kind, lines["venue"] = venue
+        out["venue"] = {"name": name, "kind": kind}
+    out = {k: v for k, v in out.items() if v is not None}
+    found = [Problem(p.field, p.line, p.message) for p in problems]
+    return BibEntry(entry.key, fields.entry_line, out, lines, sorted(found, key=lambda p: p.line), truncated, notes)
 
 
 def _missing(fields: _Fields, key: str):
-    raise _Broken(fields.line(key), f"{key}: missing")
+    raise _Broken(fields.line(key), f"{key}: missing", key)
 
 
 def _failure(block) -> str:
@@ -572,25 +679,66 @@ class BrokenEntry:
     errors: list[UserError]
 
 
-def read_bibtex(text: str, path: str) -> tuple[list[BibEntry], list[BrokenEntry]]:
-    """Every entry of a BibTeX text mapped to paper fields, and every broken entry with its problems
-    as positioned errors (`refs.bib:12: reason`); `path` is how the file is named in those errors."""
+def _duplicate_key_entry(block: DuplicateBlockKeyBlock, library) -> object | None:
+    """The entry a duplicate-key block holds, run through the same parse stack; None when unreadable."""
+    entry = block.ignore_error_block
+    if entry is None:
+        return None
+    single = bibtexparser.Library([*library.strings, entry])
+    for middleware in parse_stack():
+        single = middleware.transform(single)
+    return single.entries[0] if single.entries and not single.failed_blocks else None
+
+
+def read_entries(text: str, path: str) -> tuple[list[BibEntry], list[BrokenEntry]]:
+    """Every entry of a BibTeX text mapped to paper fields (with its problems), and the blocks that
+    are not readable entries at all, with positioned errors (`refs.bib:12: reason`). An entry that
+    reuses an earlier key is read too, marked with the line of the earlier one: whether that is an
+    error depends on whether it is the same paper. `path` is how errors name the file."""
     library = bibtexparser.parse_string(text, parse_stack=parse_stack())
     strings = {s.key.lower(): str(s.value) for s in library.strings}
-    first = {}
+    first: dict[str, int] = {}
     for entry in library.entries:
         first.setdefault(entry.key, entry.start_line + 1)
-    broken = []
+    broken, entries = [], []
+    for entry in library.entries:
+        entries.append(entry_fields(entry, strings))
     for block in library.failed_blocks:
         line, reason = (block.start_line or 0) + 1, _failure(block)
         if isinstance(block, DuplicateBlockKeyBlock) and block.key in first:
+            entry = _duplicate_key_entry(block, library)
+            if entry is not None:
+                read = entry_fields(entry, strings)
+                read.duplicate_key_of = first[block.key]
+                entries.append(read)
+                continue
             reason = reason.replace("; ", f" (also on line {first[block.key]}); ")
         broken.append(BrokenEntry(line, [UserError(path, line, 0, reason)]))
-    entries = []
-    for entry in library.entries:
-        try:
-            entries.append(entry_fields(entry, strings))
-        except _Problems as exc:
-            errors = sorted(UserError(path, p.line, 0, p.message) for p in exc.problems)
-            broken.append(BrokenEntry(entry.start_line + 1, errors))
-    return entries, sorted(broken, key=lambda b: b.line)
+    return sorted(entries, key=lambda e: e.line), sorted(broken, key=lambda b: b.line)
+
+
+def entry_errors(entry: BibEntry, path: str) -> list[UserError]:
+    return sorted(UserError(path, p.line, 0, p.message) for p in entry.problems)
+
+
+def read_bibtex(text: str, path: str) -> tuple[list[BibEntry], list[BrokenEntry]]:
+    """The entries of a BibTeX text that map to paper fields without a problem, and every other entry
+    as broken, with all of its problems (see `read_entries`; a reused key is a problem here)."""
+    entries, broken = read_entries(text, path)
+    good = []
+    for entry in entries:
+        errors = entry_errors(entry, path)
+        if entry.duplicate_key_of is not None:
+            errors.append(
+                UserError(
+                    path,
+                    entry.line,
+                    0,
+                    f"duplicate key '{entry.key}' (also on line {entry.duplicate_key_of}); BibTeX keys must be unique",
+                )
+            )
+        if errors:
+            broken.append(BrokenEntry(entry.line, sorted(errors)))
+        else:
+            good.append(entry)
+    return good, sorted(broken, key=lambda b: b.line)

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
-
-from rapidfuzz import fuzz
+from collections.abc import Collection
 
 from smatlas.errors import UserError
+from smatlas.ids import follows_rule, rule_ids, unique_id
 from smatlas.kb import KnowledgeBase
+from smatlas.titles import NEAR_DUPLICATE_SCORE, TitleKey, normalise_title, title_similarity
 
-NEAR_DUPLICATE_SCORE = 92  # rapidfuzz ratio (0..100) on normalised titles
+__all__ = ["NEAR_DUPLICATE_SCORE", "normalise_title", "check_all", "near_duplicate_pairs"]
 
-
-def normalise_title(title: str) -> str:
-    """Lowercase ASCII letters and digits separated by single spaces."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", text))
+# HTML in text that should be plain: a tag (`<i>`, `</sub>`, `<script src=...>`), a character
+# entity (`&amp;`, `&#39;`) or a javascript: address.
+_MARKUP = re.compile(
+    r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?\s*>|&(?:#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{1,7});"
+    r"|\bjavascript\s*:",
+    re.IGNORECASE,
+)
+PLAIN_TEXT_FIELDS = ("title", "summary", "landmark")
 
 
 def _where(kb: KnowledgeBase, paper_id: str, field: str) -> tuple[str, int, int]:
@@ -132,12 +134,14 @@ def check_duplicates(kb: KnowledgeBase) -> list[UserError]:
 
 
 def near_duplicate_pairs(titles: dict[str, str], score: float = NEAR_DUPLICATE_SCORE) -> list[tuple[str, str, float]]:
-    """Pairs of ids whose normalised titles are near-identical but not equal.
+    """Pairs of ids whose titles are near-identical but not equal, by the rule of `smatlas.titles`
+    (titles that differ in a number or version token never match).
 
     Titles are blocked by their three rarest word stems, so the cost grows with the number of titles rather
     than its square; two near-identical titles share most words and therefore a rare one.
     """
-    norm = {pid: normalise_title(t) for pid, t in titles.items()}
+    keys = {pid: TitleKey.of(t) for pid, t in titles.items()}
+    norm = {pid: key.text for pid, key in keys.items()}
     # Block on word stems (a plural and its singular share a block), keeping the three rarest.
     words = {pid: {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in t.split()} for pid, t in norm.items()}
     df = Counter(w for ws in words.values() for w in ws)
@@ -154,7 +158,7 @@ def near_duplicate_pairs(titles: dict[str, str], score: float = NEAR_DUPLICATE_S
                 pair = (a, b) if a < b else (b, a)
                 if pair in pairs or norm[a] == norm[b]:
                     continue
-                s = fuzz.ratio(norm[a], norm[b], score_cutoff=score)
+                s = title_similarity(keys[a], keys[b], cutoff=score)
                 if s:
                     pairs[pair] = s
     return [(a, b, s) for (a, b), s in sorted(pairs.items())]
@@ -173,5 +177,55 @@ def near_duplicate_warnings(kb: KnowledgeBase) -> list[UserError]:
     return out
 
 
-def check_all(kb: KnowledgeBase) -> list[UserError]:
-    return check_taxonomy(kb) + check_references(kb) + check_duplicates(kb)
+def check_markup(kb: KnowledgeBase) -> list[UserError]:
+    """HTML or script in a title, summary or landmark: a warning (they are plain text; the site
+    escapes them, but other readers of the files may not)."""
+    out = []
+    for paper in kb.papers.values():
+        for field in PLAIN_TEXT_FIELDS:
+            found = _MARKUP.search(getattr(paper, field) or "")
+            if found:
+                out.append(
+                    UserError(
+                        *_where(kb, paper.id, field),
+                        f"{field}: holds HTML or script (`{found.group()}`); write plain text: "
+                        "drop the tags, write & < > as themselves",
+                        severity="warning",
+                    )
+                )
+    return out
+
+
+def check_ids(kb: KnowledgeBase, new: Collection[str] = ()) -> list[UserError]:
+    """Ids that do not follow the id rule (`smatlas.ids`): an error for a new paper (its file path
+    in `new`), a warning for a published one, which keeps its id because its URL is permanent. The
+    rule accepts the paper's year or its arXiv id's year, and any collision suffix."""
+    out = []
+    for paper in kb.papers.values():
+        if follows_rule(paper.id, paper.authors[0], paper.year, paper.title, paper.arxiv):
+            continue
+        others = set(kb.papers) - {paper.id}
+        expected = [
+            unique_id(base, others) for base in rule_ids(paper.authors[0], paper.year, paper.title, paper.arxiv)
+        ]
+        also = f" (or '{expected[1]}', with its arXiv id's year)" if len(expected) > 1 else ""
+        rule = "first author's family name, year, first significant title word; see CONTRIBUTING.md"
+        if kb.paths[paper.id] in new:
+            message = (
+                f"id: '{paper.id}' does not follow the id rule ({rule}); expected '{expected[0]}'{also}: "
+                f"rename the file to {expected[0]}.yaml and set its id to match"
+            )
+            out.append(UserError(*_where(kb, paper.id, "id"), message))
+        else:
+            message = (
+                f"id: '{paper.id}' does not follow the id rule ({rule}): it would be '{expected[0]}'{also}; "
+                "a published paper keeps its id, since its URL is permanent"
+            )
+            out.append(UserError(*_where(kb, paper.id, "id"), message, severity="warning"))
+    return out
+
+
+def check_all(kb: KnowledgeBase, new: Collection[str] = ()) -> list[UserError]:
+    """Every collection check. `new` holds the file paths (as displayed) of papers not yet published,
+    which must follow the id rule."""
+    return check_taxonomy(kb) + check_references(kb) + check_duplicates(kb) + check_markup(kb) + check_ids(kb, new)

@@ -1,5 +1,6 @@
-"""What a pull request's checks need: the paper files changed since a git ref, and errors printed as
-GitHub Actions annotations so that they show on the lines of the pull request's diff."""
+"""What a pull request's checks need: the paper files changed since a git ref, the ones added (not yet
+published, which must follow the id rule), and errors printed as GitHub Actions annotations so that
+they show on the lines of the pull request's diff."""
 
 from __future__ import annotations
 
@@ -41,6 +42,46 @@ def changed_paper_files(root: Path, ref: str) -> list[Path]:
         for name in names
         if name.startswith("papers/") and name.count("/") == 1 and name.endswith(".yaml") and (root / name).is_file()
     )
+
+
+DEFAULT_BASES = ("origin/main", "main")
+
+
+def added_paper_files(root: Path, ref: str | None = None) -> list[Path]:
+    """Paper files that are not yet on the main branch: added since the branch left `ref` (committed
+    or not; a renamed file counts as added, since its URL is new) and untracked new ones. Without
+    `ref`, the first of origin/main and main that exists. Empty when there is no such branch, no
+    repository or no git: then every paper counts as already published."""
+    try:
+        if ref is None:
+            ref = next((r for r in DEFAULT_BASES if _resolves(root, r)), None)
+            if ref is None:
+                return []
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        try:
+            base = _git(root, "merge-base", ref, "HEAD").strip()
+        except GitError:
+            base = ref
+        diff = _git(
+            root, "diff", "--name-only", "--relative", "--no-renames", "--diff-filter=A", "-z", base, "--", "papers"
+        )
+        new = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", "papers")
+    except GitError:
+        return []
+    names = {name for name in (diff + new).split("\0") if name}
+    return sorted(
+        root / name
+        for name in names
+        if name.startswith("papers/") and name.count("/") == 1 and name.endswith(".yaml") and (root / name).is_file()
+    )
+
+
+def _resolves(root: Path, ref: str) -> bool:
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
+        return False
+    return True
 
 
 def in_github_actions() -> bool:

@@ -33,18 +33,23 @@ def _print_errors(errors: list[UserError], warnings: bool = True, annotate: bool
     return sum(e.severity == "error" for e in errors)
 
 
-def load_checked(root: Path, extra: list[Path] | None = None, only: set[str] | None = None):
+def load_checked(
+    root: Path, extra: list[Path] | None = None, only: set[str] | None = None, new: set[str] | None = None
+):
     """Load the atlas (plus extra paper files) and run every check. With `only` (paper paths as
-    displayed), errors in other paper files are left out; taxonomy, tag and collection errors stay."""
+    displayed), errors in other paper files are left out; taxonomy, tag and collection errors stay.
+    `new` holds the paper paths not yet published (see smatlas.ci.added_paper_files); extra files
+    count as new too."""
     files = kbmod.paper_files(root)
     known = {f.resolve() for f in files} if extra else set()
+    added = []
     for path in extra or []:
         found = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
-        files += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
-    kb, errors = kbmod.load(root, files)
+        added += [f for f in found if f.resolve() not in known and f.name != "schema.json"]
+    kb, errors = kbmod.load(root, files + added)
     if only is not None:
         errors = [e for e in errors if e.path in only or not e.path.startswith("papers/")]
-    errors += checks.check_all(kb)
+    errors += checks.check_all(kb, (new or set()) | {display_path(f, root) for f in added})
     return kb, errors
 
 
@@ -60,7 +65,10 @@ def cmd_validate(args) -> int:
             root = path.resolve()
         else:
             extra.append(path)
+    from smatlas.ci import added_paper_files
+
     only, scope = None, ""
+    new = {display_path(f, root) for f in added_paper_files(root, args.changed_since)}
     if args.changed_since:
         from smatlas.ci import GitError, changed_paper_files
 
@@ -71,7 +79,7 @@ def cmd_validate(args) -> int:
             return 2
         only = {display_path(f, root) for f in changed}
         scope = f"{len(only)} paper{'s' * (len(only) != 1)} changed since {args.changed_since}; "
-    kb, errors = load_checked(root, extra, only)
+    kb, errors = load_checked(root, extra, only, new)
     if only is not None:  # warnings (near-duplicate titles) only when they concern a changed paper
         errors = [e for e in errors if e.severity == "error" or e.path in only or any(p in e.message for p in only)]
     from smatlas.ci import in_github_actions
@@ -141,7 +149,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_suggest(args) -> int:
-    from smatlas.suggest import BACKENDS, read_query, suggest, suggestions_text
+    from smatlas.suggest import BACKENDS, read_query, suggest, suggestions_text, written_summary
 
     root = _root(args)
     if args.file:
@@ -154,9 +162,9 @@ def cmd_suggest(args) -> int:
     else:
         print("suggest: give a paper FILE, or --title (and --summary)", file=sys.stderr)
         return 2
-    kb, errors = kbmod.load(root)
-    if _print_errors(errors, warnings=False):
-        return 1
+    # Papers that do not validate (such as this one, just written by `new` with its placeholder
+    # summary) neither vote nor count as duplicates; they do not stop the suggestions.
+    kb, _ = kbmod.load(root)
     try:
         result = suggest(kb, title, summary, k=args.k, backend=args.backend, exclude=[own_id] if own_id else [])
     except RuntimeError as exc:  # the MiniLM backend asked for but not installed
@@ -168,6 +176,8 @@ def cmd_suggest(args) -> int:
         print(json.dumps(asdict(result), indent=2))
     else:
         print(suggestions_text(kb, title, result))
+        if args.file and not written_summary(summary):
+            print("  (the summary is still a placeholder: suggestions from the title alone)")
     return 0
 
 
@@ -187,7 +197,13 @@ def cmd_check_links(args) -> int:
         errors += links.result_errors(results)
         data = links.report(results)
         if args.report:
-            Path(args.report).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            from smatlas.writer import write_atomic
+
+            try:
+                write_atomic(Path(args.report), json.dumps(data, indent=2) + "\n", overwrite=True)
+            except OSError as exc:
+                print(f"{args.report}: cannot write: {exc.strerror}", file=sys.stderr)
+                return 2
     n_errors = _print_errors(errors)
     summary = f"{len(found)} links in {len({x.path for x in found})} papers"
     if args.online:
@@ -198,13 +214,14 @@ def cmd_check_links(args) -> int:
 
 
 def _hints(root: Path, titles: list[str], off: bool = False) -> list[str]:
-    """Placement hints for new papers (see smatlas.suggest.placement_hints); empty when turned off
-    or when there are more new papers than a person would read hints for."""
+    """Placement hints for new papers (see smatlas.suggest.placement_hints), for the first
+    HINT_LIMIT of them (more than a person reads); empty strings when turned off or beyond it."""
     from smatlas.suggest import HINT_LIMIT, placement_hints
 
-    if off or not titles or len(titles) > HINT_LIMIT:
+    if off or not titles:
         return ["" for _ in titles]
-    return placement_hints(root, titles)
+    shown = titles[:HINT_LIMIT]
+    return placement_hints(root, shown) + ["" for _ in titles[len(shown) :]]
 
 
 def cmd_import_bib(args) -> int:
@@ -223,18 +240,28 @@ def cmd_import_bib(args) -> int:
     plan = result.plan
     _print_errors(plan.errors)
     for candidate, known, how in plan.duplicates:
-        print(f"{candidate.source}: duplicate of {known.id} ({known.where}): {how}; skipped")
+        label = f"{known.id} ({known.where})" if known.id else known.where
+        print(f"{candidate.source}: duplicate of {label}: {how}; skipped")
     written = {display_path(p, root) for p in result.written}
     hints = _hints(root, [c.fields.get("title", "") for c, _ in plan.new], args.no_suggest)
     for (candidate, new_id), hint in zip(plan.new, hints, strict=True):
         path = f"papers/{new_id}.yaml"
         print(f"{candidate.source}: {'wrote' if path in written else 'would write'} {path}")
+        for note in candidate.notes:
+            print(f"  note: {note}")
         if hint:
             print(f"  {hint}")
+    from smatlas.suggest import HINT_LIMIT
+
+    if not args.no_suggest and len(plan.new) > HINT_LIMIT:
+        print(
+            f"placement hints shown for the first {HINT_LIMIT} of {len(plan.new)} new papers; "
+            "for the others run smatlas suggest papers/<id>.yaml"
+        )
     _print_errors(result.write_errors)
     if args.dry_run:
         print("dry run: nothing written")
-    elif plan.broken and not args.skip_broken:
+    elif plan.broken and not args.skip_broken and plan.new:
         print("nothing written: fix the broken entries, or pass --skip-broken to import the rest", file=sys.stderr)
     elif written:
         print("next: replace the placeholder summary in each new file, then run smatlas validate")
@@ -247,10 +274,20 @@ def cmd_export_bib(args) -> int:
     from smatlas.writer import write_atomic
 
     root = _root(args)
-    kb, errors = load_checked(root)
-    if _print_errors(errors, warnings=False):
-        print("fix the errors above, then export again", file=sys.stderr)
-        return 1
+    kb, errors = kbmod.load(root)  # papers that do not validate are left out of kb.papers
+    errors = [e for e in errors if e.severity == "error"]
+    left_out = {e.path for e in errors if e.path.startswith("papers/")}
+    elsewhere = {e.path for e in errors} - left_out  # the taxonomy or the tags
+    if left_out or elsewhere:
+        placeholders = {e.path for e in errors if "placeholder summary" in e.message}
+        parts = []
+        if left_out:
+            which = f" ({len(placeholders)} with a placeholder summary)" if placeholders else ""
+            n = len(left_out)
+            parts.append(f"left out {n} paper file{'s' * (n != 1)} that do{'es' * (n == 1)} not validate{which}")
+        if elsewhere:
+            parts.append(f"{', '.join(sorted(elsewhere))} {'has' if len(elsewhere) == 1 else 'have'} errors")
+        print(f"warning: {'; '.join(parts)}; smatlas validate lists the problems", file=sys.stderr)
     papers = list(kb.papers.values())
     if args.node:
         if args.node not in kb.nodes:
@@ -280,11 +317,58 @@ NEW_FLAGS = {"authors": "--author", "tags": "--tag", "venue.kind": "--kind", "ve
 NEW_FIELDS = ("title", "authors", "year", "venue", "kind", "arxiv", "doi", "url", "code", "taxonomy", "tags", "id")
 
 
+def _fetch_details(values: dict, root: Path, no_suggest: bool) -> tuple[dict, int]:
+    """For `new --arxiv ID` or `--doi DOI` without the title, authors or year: fetch them (smatlas.lookup),
+    print what was found, and place the paper in the suggested node unless --taxonomy was given.
+    Returns the completed values and 0, or the values and an exit code when nothing can be fetched."""
+    from smatlas import intake, lookup
+
+    problems = intake.identifier_problems(values)
+    for name, message in problems:
+        print(f"--{name}: {message}", file=sys.stderr)
+    if problems:
+        return values, 1
+    flag, identifier = ("--doi", values["doi"]) if values.get("doi") else ("--arxiv", values["arxiv"])
+    try:
+        found = lookup.from_doi(identifier) if flag == "--doi" else lookup.from_arxiv(identifier)
+    except lookup.Offline as exc:
+        print(
+            f"new {flag} {identifier}: {exc}: fetching the paper's details needs the network. Connect and run it "
+            "again, or give the fields yourself: --title, --author (once per author, in order), --year and --taxonomy",
+            file=sys.stderr,
+        )
+        return values, 1
+    except lookup.LookupFailed as exc:
+        print(f"new {flag} {identifier}: {exc}", file=sys.stderr)
+        return values, 1
+    values = intake.with_details(values, found.fields)
+    fields = found.fields
+    print(f"{found.source} {found.identifier}: {fields['title']}")
+    print(f"  {', '.join(fields['authors'])} ({fields['year']})")
+    if found.categories:
+        print(f"  arXiv categories: {found.categories[0]} (primary){''.join(', ' + c for c in found.categories[1:])}")
+    print(f"  abstract: {found.abstract_url} (read it to write the summary in your own words)")
+    for note in found.notes:
+        print(f"  note: {note}")
+    if not values.get("taxonomy") and not no_suggest:
+        from smatlas.suggest import placements
+
+        placed = placements(root, [values["title"]])[0]
+        if placed is not None and placed.nodes:
+            values["taxonomy"] = [placed.nodes[0].id]
+            print(f"  taxonomy: {placed.nodes[0].id}, the node suggested by the title: check it, or give --taxonomy")
+    return values, 0
+
+
 def cmd_new(args) -> int:
     from smatlas import intake
 
     root = _root(args)
     values = {name: getattr(args, name) for name in NEW_FIELDS}
+    if (values["arxiv"] or values["doi"]) and not (values["title"] and values["authors"] and values["year"]):
+        values, code = _fetch_details(values, root, args.no_suggest)
+        if code:
+            return code
     if not any(values.values()):
         if not sys.stdin.isatty():
             print("new: give the fields as flags (see smatlas new --help), or run it in a terminal", file=sys.stderr)
@@ -387,14 +471,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.set_defaults(func=cmd_export_bib)
 
-    p = sub.add_parser("new", help="add one paper (asks for the fields when run without flags in a terminal)")
+    p = sub.add_parser(
+        "new",
+        help="add one paper: from its --arxiv id or --doi (fetched; needs the network), from flags, or asks for "
+        "the fields in a terminal",
+        description="Add one paper as papers/<id>.yaml with a placeholder summary. Given --arxiv ID or --doi DOI "
+        "without --title, --author and --year, the title, authors and year (and, for a DOI, the venue) are "
+        "fetched from arXiv's API or Crossref, and the paper goes to the taxonomy node its title suggests "
+        "unless --taxonomy is given; flags given always win. Offline, give the fields as flags.",
+    )
     p.add_argument("--title")
     p.add_argument("--author", dest="authors", action="append", metavar="NAME", help="repeat for each author, in order")
     p.add_argument("--year", type=int)
     p.add_argument("--venue", help="short name (ICLR, NeurIPS...) or full name; default arXiv with --arxiv")
     p.add_argument("--kind", choices=["conference", "journal", "workshop", "preprint"], help="default: from the venue")
-    p.add_argument("--arxiv", metavar="ID")
-    p.add_argument("--doi")
+    p.add_argument("--arxiv", metavar="ID", help="arXiv id (2306.08543); alone, fetches the paper's details")
+    p.add_argument("--doi", help="bare DOI (10.18653/v1/2020.findings-emnlp.372); alone, fetches them from Crossref")
     p.add_argument("--url")
     p.add_argument("--code", metavar="URL")
     p.add_argument("--taxonomy", nargs="+", action="extend", metavar="NODE")

@@ -3,6 +3,10 @@ significant title word (`sun2024simple`), with a letter suffix on collision (`ab
 
 Names are read as the atlas stores them, given names first ("J. Zico Kolter"); a name with a comma
 is read as "Family, Given". A trailing generational suffix ("Jr.", "III") is not a family name.
+
+Ids are permanent (they are the papers' URLs): a paper whose year changed after it entered the atlas
+(its preprint was published later) keeps its id, so an id follows the rule with either the paper's
+year or the year of its arXiv id (`2306.xxxxx` is 2023), and with any collision suffix.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ MAX_ID = 80
 
 def ascii_fold(text: str) -> str:
     """Drop accents and anything else outside ASCII: "Kocoń" -> "Kocon"."""
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
 
@@ -52,8 +58,11 @@ def first_word(title: str) -> str:
 
 def paper_id(first_author: str, year: int, title: str) -> str:
     """The id (and citation key) before any collision suffix: `sun2024simple`."""
-    family = family_name(first_author) or "anonymous"
-    return f"{family}{year}{first_word(title)}"[: MAX_ID - 2]
+    return _join(family_name(first_author) or "anonymous", year, first_word(title))
+
+
+def _join(family: str, year: int, word: str) -> str:
+    return f"{family}{year}{word}"[: MAX_ID - 2]  # room for a two-letter suffix
 
 
 def _suffixes() -> Iterator[str]:
@@ -70,3 +79,33 @@ def unique_id(base: str, taken: Container[str]) -> str:
     if base not in taken:
         return base
     return next(base + s for s in _suffixes() if base + s not in taken)
+
+
+_SUFFIX = re.compile(r"(?:[b-z][a-z]*)?")
+
+
+def arxiv_year(arxiv: str | None) -> int | None:
+    """The year an arXiv id was issued: `2306.08543` -> 2023, `cs/0501001` -> 2005; None without one."""
+    if not arxiv:
+        return None
+    found = re.fullmatch(r"(\d{2})\d{2}\.\d{4,5}", arxiv) or re.fullmatch(r"[a-z-]+(?:\.[A-Z]{2})?/(\d{2})\d{5}", arxiv)
+    if not found:
+        return None
+    yy = int(found.group(1))
+    return (1900 if yy >= 91 else 2000) + yy
+
+
+def rule_ids(first_author: str, year: int, title: str, arxiv: str | None = None) -> list[str]:
+    """The ids the rule allows before a suffix: with the paper's year, then with its arXiv id's year."""
+    family, word = family_name(first_author) or "anonymous", first_word(title)
+    other = arxiv_year(arxiv)
+    years = [year] if other is None or other == year else [year, other]
+    return [_join(family, y, word) for y in years]
+
+
+def follows_rule(pid: str, first_author: str, year: int, title: str, arxiv: str | None = None) -> bool:
+    """Whether `pid` is one of `rule_ids` followed by nothing or by a collision suffix (b, c, ...)."""
+    return any(
+        pid.startswith(base) and _SUFFIX.fullmatch(pid[len(base) :])
+        for base in rule_ids(first_author, year, title, arxiv)
+    )

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from smatlas.kb import KnowledgeBase
 from smatlas.schema import SUMMARY_PLACEHOLDER
+from smatlas.titles import number_tokens
 
 BACKENDS = ("minilm", "tfidf")
 NEIGHBOURS = 20  # papers that vote for nodes and tags; each vote is similarity ** backend.vote_power
@@ -325,15 +326,6 @@ def title_variants(title: str) -> list[str]:
     return [title] if head == title.strip() or not normalise(head) else [title, head]
 
 
-_ROMAN = frozenset("ii iii iv vi vii viii ix".split())
-
-
-def _numbers(title: str) -> frozenset[str]:
-    """Numbers and Roman numerals of a title: they tell a paper from its sequel or next version."""
-    text = normalise(title)
-    return frozenset(re.findall(r"[0-9]+", text)) | frozenset(w for w in text.split() if w in _ROMAN)
-
-
 def _top(scores: dict[str, float], k: int) -> tuple[Scored, ...]:
     total = sum(scores.values())
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
@@ -356,7 +348,7 @@ class Index:
         self.ids = sorted(kb.papers)
         # Every title and title head of the atlas: its paper, whether it is a head, and its numbers.
         self.titles: list[tuple[str, str, bool, frozenset[str]]] = [
-            (pid, variant, i > 0, _numbers(variant))
+            (pid, variant, i > 0, number_tokens(variant))
             for pid in self.ids
             for i, variant in enumerate(title_variants(kb.papers[pid].title))
         ]
@@ -367,13 +359,13 @@ class Index:
         """Papers whose title is at least the threshold close to `title`: the best score
         over title against title, and a title against the other's head (never head against head).
         Titles that differ in a number (Qwen2 and Qwen2.5, Phi-3 and Phi-4, a title and its 'II') are
-        different papers."""
+        different papers, by the rule of `smatlas.titles`."""
         variants = title_variants(title)
         sims = self.titles_backend.title_similarities(variants)
         threshold = self.titles_backend.duplicate_threshold
         best: dict[str, float] = {}
         for q, (query, query_is_head) in enumerate(zip(variants, (False, True), strict=False)):
-            numbers = _numbers(query)
+            numbers = number_tokens(query)
             for (pid, _, is_head, its_numbers), sim in zip(self.titles, sims[q], strict=True):
                 if sim < threshold or pid in skip or (is_head and query_is_head) or its_numbers != numbers:
                     continue
@@ -441,13 +433,19 @@ def placement_hints(root: Path, titles: Sequence[str], backend="tfidf") -> list[
     instant and, from titles alone, at least as accurate as MiniLM on the atlas (leave-one-out top-3
     0.85 against 0.83). Papers that fail validation, such as the new entries themselves with their
     placeholder summary, are not part of the index."""
+    return [hint_text(s) if s else "" for s in placements(root, titles, backend)]
+
+
+def placements(root: Path, titles: Sequence[str], backend="tfidf") -> list[Suggestions | None]:
+    """Suggestions from the title alone for each title (see `placement_hints`); None for every title
+    when the atlas has no valid paper to learn from."""
     from smatlas.kb import load
 
     kb, _ = load(root)
     if not kb.papers:
-        return ["" for _ in titles]
+        return [None for _ in titles]
     index = Index(kb, backend)
-    return [hint_text(index.suggest(title)) for title in titles]
+    return [index.suggest(title) for title in titles]
 
 
 # ---- command-line helpers -----------------------------------------------------------------------

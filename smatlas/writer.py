@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -15,12 +16,32 @@ class FileExists(Exception):
     pass
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it; it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode(path: Path, overwrite: bool) -> int:
+    """The permissions a written file gets: those of the file it replaces, else what the umask
+    allows a new file (0644 under the usual 022)."""
+    if overwrite:
+        try:
+            return stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            pass
+    return 0o666 & ~_umask()
+
+
 def write_atomic(path: Path, text: str, overwrite: bool = False) -> None:
     """Write `text` to `path` through a temporary file and a rename; never replace an existing file
-    unless `overwrite` is set."""
+    unless `overwrite` is set. The file gets the mode of the file it replaces, or the umask's."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(path, overwrite)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)  # mkstemp creates files 0600 whatever the umask
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()

@@ -149,12 +149,29 @@ def test_export_bib_command_writes_a_file(bib_atlas, tmp_path, capsys):
     assert export_keys(target.read_text(encoding="utf-8")) == ["roe2023tiny", "roe2024tiny"]
 
 
-def test_export_bib_command_refuses_unknown_ids_and_an_invalid_atlas(bib_atlas, capsys):
+def test_export_bib_command_refuses_unknown_ids(bib_atlas, capsys):
     assert main(["--root", str(bib_atlas), "export-bib", "--node", "no-such-node"]) == 2
     assert main(["--root", str(bib_atlas), "export-bib", "--tag", "no-such-tag"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_export_bib_exports_what_validates_and_warns_once_with_a_count(bib_atlas, capsys):
+    """Issue 17, item 3: papers just imported (placeholder summaries) or otherwise invalid are left out
+    with one warning; the rest of the atlas, or of a subtree, still exports."""
     path = bib_atlas / "papers" / "roe2023tiny.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("year: 2023", "year: 1975"), encoding="utf-8")
+    for i in range(30):  # thirty fresh imports, each with the placeholder summary
+        text = (DATA / "martin2020camembert.yaml").read_text(encoding="utf-8").replace("TODAY", "2026-11-23")
+        text = text.replace("martin2020camembert", f"martin2020camembert{chr(98 + i % 25)}{i}")
+        (bib_atlas / "papers" / f"martin2020camembert{chr(98 + i % 25)}{i}.yaml").write_text(text, encoding="utf-8")
     capsys.readouterr()
-    assert main(["--root", str(bib_atlas), "export-bib"]) == 1
-    err = capsys.readouterr().err
-    assert "papers/roe2023tiny.yaml:6:7: year: must be a year from 1980" in err and "Traceback" not in err
+    assert main(["--root", str(bib_atlas), "export-bib"]) == 0
+    out = capsys.readouterr()
+    assert export_keys(out.out) == ["doe2024small", "muller2023gpt", "roe2024tiny", "team2025tiny", "yoo2022why"]
+    assert out.err.splitlines() == [
+        "warning: left out 31 paper files that do not validate (30 with a placeholder summary); "
+        "smatlas validate lists the problems"
+    ]
+    assert main(["--root", str(bib_atlas), "export-bib", "--node", "sm-plugins"]) == 0
+    out = capsys.readouterr()
+    assert export_keys(out.out) == ["roe2024tiny"] and len(out.err.splitlines()) == 1

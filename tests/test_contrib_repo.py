@@ -65,6 +65,16 @@ def test_pull_request_workflow_validates_changes_tests_and_builds():
     assert "smatlas build" in steps_text(jobs["build"])
 
 
+def test_online_link_check_runs_on_a_schedule_or_by_hand_never_on_pull_requests():
+    wf = load_yaml(GITHUB / "workflows" / "links.yml")
+    assert set(triggers(wf)) == {"schedule", "workflow_dispatch"}
+    assert "smatlas check-links --online" in steps_text(wf["jobs"]["check-links"])
+    for path in (GITHUB / "workflows").glob("*.yml"):
+        on = triggers(load_yaml(path))
+        if "pull_request" in on or "push" in on:  # the checks of every change stay offline
+            assert "--online" not in path.read_text(encoding="utf-8"), path.name
+
+
 def test_main_workflow_deploys_the_built_site_with_the_official_pages_actions():
     wf = load_yaml(GITHUB / "workflows" / "pages.yml")
     assert triggers(wf)["push"]["branches"] == ["main"]

@@ -291,6 +291,19 @@ def test_new_shows_placement_hints_from_the_title(tiny, capsys):
     assert "suggested taxonomy: speculative-decoding" in err
 
 
+def test_suggest_on_a_file_just_written_by_new_suggests_from_its_title(tiny, capsys):
+    """Issue 17, item 9: the new file's placeholder summary (and any other invalid paper) used to stop
+    `suggest FILE` with the validation error and no suggestion."""
+    assert main(["--root", str(tiny), "new", *NEW_DRAFT, "--taxonomy", "speculative-decoding", "--no-suggest"]) == 0
+    write_paper(tiny, "zed2024broken.yaml", "id: zed2024broken\ntitle: [unclosed\n")  # another invalid file
+    capsys.readouterr()
+    code = main(["--root", str(tiny), "suggest", "--backend", "tfidf", str(tiny / "papers" / "doe2025verifying.yaml")])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert "taxonomy:   speculative-decoding" in out
+    assert "(the summary is still a placeholder: suggestions from the title alone)" in out
+
+
 BIB = """\
 @misc{ada2025routing,
   title = {Sending Queries to a Small or a Large Model With a Router},
@@ -324,7 +337,14 @@ def test_import_bib_shows_a_hint_under_each_new_paper_and_flags_likely_duplicate
 
     monkeypatch.setattr(suggest_module, "HINT_LIMIT", 1)  # more new papers than anyone reads hints for
     assert main(args) == 0
-    assert "suggested" not in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    # Hints for the first HINT_LIMIT new papers, and a line that says the others have none.
+    assert sum(line.startswith("  suggested taxonomy:") for line in out) == 1
+    assert out[out.index(next(ln for ln in out if "would write" in ln)) + 1].startswith("  suggested taxonomy:")
+    assert (
+        "placement hints shown for the first 1 of 2 new papers; for the others run smatlas suggest papers/<id>.yaml"
+        in out
+    )
 
 
 def test_placeholder_summary_counts_as_no_summary(tiny):

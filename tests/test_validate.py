@@ -222,3 +222,30 @@ def test_near_duplicate_blocking_finds_plural_and_dropped_article_variants():
     }
     pairs = checks.near_duplicate_pairs(titles)
     assert [(a, b) for a, b, _ in pairs] == [("a", "b")]
+
+
+@pytest.mark.parametrize(
+    "old, new, where, shown",
+    [
+        ("title: Small Models Help Large Ones", "title: Small Models Help <i>Large</i> Ones", "3:1", "<i>"),
+        ("  A small router", "  <script>alert(1)</script> A small router", "16:1", "<script>"),
+        ("  A small router", "  A small &amp; cheap router", "16:1", "&amp;"),
+        ("  A small router", "  A small <a href='javascript:x'>router</a>", "16:1", "<a href='javascript:x'>"),
+    ],
+)
+def test_html_or_script_in_text_fields_is_a_warning(atlas, capsys, old, new, where, shown):
+    write_paper(atlas, "doe2024small.yaml", variant(old, new))
+    code, out, err = run_validate(atlas, capsys)
+    assert code == 0, err
+    field = "title" if where == "3:1" else "summary"
+    assert (
+        f"papers/doe2024small.yaml:{where}: warning: {field}: holds HTML or script (`{shown}`); write plain text" in out
+    )
+
+
+def test_plain_text_with_angle_brackets_and_ampersands_is_not_markup(atlas, capsys):
+    text = variant("title: Small Models Help Large Ones", "title: 'Q&A: Small < Large, and 3 > 2 & Co'")
+    write_paper(atlas, "doe2024small.yaml", text)
+    code, out, err = run_validate(atlas, capsys)
+    assert code == 0, err
+    assert "HTML" not in out
