@@ -97,10 +97,10 @@ def aggregate(runs: list[dict], seeds: list[int], title: str = "") -> dict:
     for r in runs[1:]:
         if [c["claim"] for c in r["claims"]] != [c["claim"] for c in first["claims"]]:
             raise ValueError("the seeds' runs state different findings")
-        if set(r["metrics"]) != set(first["metrics"]):
-            raise ValueError("the seeds' runs measured different metrics")
+    # Metrics every seed measured (a seed may name some by what it found, e.g. its top-weighted words).
+    keys = [k for k in first["metrics"] if all(k in r["metrics"] for r in runs)]
     config = {k: v for k, v in first["config"].items() if k != "seed"}
-    metrics = {k: mean([r["metrics"][k] for r in runs]) for k in first["metrics"]}
+    metrics = {k: mean([r["metrics"][k] for r in runs]) for k in keys}
     claims = []
     for i, c in enumerate(first["claims"]):
         per_seed = [
@@ -150,10 +150,14 @@ def aggregate(runs: list[dict], seeds: list[int], title: str = "") -> dict:
         "config": config,
         "seeds": list(seeds),
         "metrics": metrics,
-        "metric_std": {k: std([r["metrics"][k] for r in runs]) for k in first["metrics"]},
-        "metric_seeds": {k: [r["metrics"][k] for r in runs] for k in first["metrics"]},
-        "metric_labels": dict(first.get("labels", {})),
-        "timings": {k: mean([r["timings"][k] for r in runs]) for k in first.get("timings", {})},
+        "metric_std": {k: std([r["metrics"][k] for r in runs]) for k in keys},
+        "metric_seeds": {k: [r["metrics"][k] for r in runs] for k in keys},
+        "metric_labels": {k: v for k, v in first.get("labels", {}).items() if k in keys},
+        "timings": {
+            k: mean([r["timings"][k] for r in runs])
+            for k in first.get("timings", {})
+            if all(k in r.get("timings", {}) for r in runs)
+        },
         "claims": claims,
         "checks": checks,
         "seconds": round(sum(r["seconds"] for r in runs), 2),

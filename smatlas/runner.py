@@ -42,11 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", help="comma-separated seeds of a full run (default 0,1,2 and 3,4 if needed)")
     p.add_argument("--write", action="store_true", help="write reference_impls/results/ID.json (full runs)")
     p.add_argument("--json", action="store_true", help="print the result object as JSON on stdout")
+    p.add_argument(
+        "--fresh", action="store_true", help="re-run seeds even when a finished run of the same code is kept"
+    )
     p.set_defaults(func=command)
     r = subparsers.add_parser("reproduce", help="re-run every implementation and compare with the committed results")
     r.add_argument("impls", nargs="*", help="implementation ids (default: all)")
     r.add_argument("--write", action="store_true", help="rewrite the results files with this machine's runs")
     r.add_argument("--report", help="also write the comparison as JSON to this file")
+    r.add_argument(
+        "--fresh", action="store_true", help="re-run seeds even when a finished run of the same code is kept"
+    )
     r.set_defaults(func=reproduce_command)
 
 
@@ -79,13 +85,41 @@ def jobs() -> int:
 # Running
 
 
-def _run_seed(module_name: str, quick: bool, seed: int) -> dict:
-    """One seed of one implementation, as `Result.to_json()` (runs in a worker process)."""
+def _run_seed(module_name: str, quick: bool, seed: int, fresh: bool = False) -> dict:
+    """One seed of one implementation, as `Result.to_json()` (runs in a worker process). A full run's
+    seed is kept in `<cache>/runs/`, keyed by the implementations' source, the corpus and the library
+    versions, so that a run that stops half-way (or a second `reproduce`) does not redo finished seeds;
+    `fresh` ignores what is kept."""
     import dataclasses
 
     module = importlib.import_module(module_name)
     config = module.Config.quick() if quick else module.Config()
-    return module.run(dataclasses.replace(config, seed=seed)).to_json()
+    path = None if quick else _kept_run(module_name, seed)
+    if path is not None and path.exists() and not fresh:
+        return json.loads(path.read_text(encoding="utf-8"))
+    result = module.run(dataclasses.replace(config, seed=seed)).to_json()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(result) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    return result
+
+
+def _kept_run(module_name: str, seed: int) -> Path:
+    """Where a full run's seed is kept: the hash covers every file of reference_impls (code and corpus)."""
+    import hashlib
+
+    import torch
+    import transformers
+
+    from reference_impls import zoo
+
+    h = hashlib.sha256(f"{module_name} {seed} {torch.__version__} {transformers.__version__}".encode())
+    folder = ROOT / "reference_impls"
+    for path in sorted([*folder.glob("*.py"), *(folder / "corpus").glob("*")]):
+        h.update(path.name.encode() + path.read_bytes())
+    return zoo.cache_root() / "runs" / f"{module_name.rsplit('.', 1)[-1]}-seed{seed}-{h.hexdigest()[:16]}.json"
 
 
 def _title(module_name: str) -> str:
@@ -97,7 +131,9 @@ def _title(module_name: str) -> str:
     return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
 
 
-def run_tasks(tasks: list[tuple[str, int]], quick: bool = False, say=print) -> dict[tuple[str, int], dict]:
+def run_tasks(
+    tasks: list[tuple[str, int]], quick: bool = False, say=print, fresh: bool = False
+) -> dict[tuple[str, int], dict]:
     """Run (implementation id, seed) pairs, `jobs()` processes side by side; the zoo of every seed is
     then built first (two models at a time), so that the processes do not wait on each other for it."""
     import concurrent.futures as cf
@@ -109,14 +145,14 @@ def run_tasks(tasks: list[tuple[str, int]], quick: bool = False, say=print) -> d
     out: dict[tuple[str, int], dict] = {}
     if jobs() == 1 or len(tasks) == 1:
         for impl, seed in tasks:
-            out[impl, seed] = _run_seed(impls[impl], quick, seed)
+            out[impl, seed] = _run_seed(impls[impl], quick, seed, fresh)
             say(f"  {impl} seed {seed}: {out[impl, seed]['seconds']:.0f} s")
         return out
     for seed in sorted({s for _, s in tasks}):
         if zoo.build(seed=seed, bar=sys.stderr.isatty()):
             say(f"built the zoo of seed {seed}")
     with cf.ProcessPoolExecutor(jobs(), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_seed, impls[impl], quick, seed): (impl, seed) for impl, seed in tasks}
+        futures = {pool.submit(_run_seed, impls[impl], quick, seed, fresh): (impl, seed) for impl, seed in tasks}
         for future in cf.as_completed(futures):
             impl, seed = futures[future]
             out[impl, seed] = future.result()
@@ -124,18 +160,20 @@ def run_tasks(tasks: list[tuple[str, int]], quick: bool = False, say=print) -> d
     return out
 
 
-def run_full(ids: list[str], seeds: dict[str, list[int]] | None = None, say=print) -> dict[str, dict]:
+def run_full(
+    ids: list[str], seeds: dict[str, list[int]] | None = None, say=print, fresh: bool = False
+) -> dict[str, dict]:
     """Full runs of several implementations, aggregated over seeds. With `seeds` given (per id) those
     seeds; else 0, 1, 2, then 3 and 4 for the implementations where a finding's margin is under two
     standard deviations."""
     impls = implementations()
     chosen = {i: list(seeds[i]) if seeds else list(F.BASE_SEEDS) for i in ids}
-    runs = run_tasks([(i, s) for i in ids for s in chosen[i]], say=say)
+    runs = run_tasks([(i, s) for i in ids for s in chosen[i]], say=say, fresh=fresh)
     if seeds is None:
         more = [i for i in ids if F.needs_more_seeds([runs[i, s] for s in chosen[i]])]
         if more:
             say(f"margins under two standard deviations: seeds {F.EXTRA_SEEDS} for {', '.join(more)}")
-            runs.update(run_tasks([(i, s) for i in more for s in F.EXTRA_SEEDS], say=say))
+            runs.update(run_tasks([(i, s) for i in more for s in F.EXTRA_SEEDS], say=say, fresh=fresh))
             for i in more:
                 chosen[i] += list(F.EXTRA_SEEDS)
     return {i: F.aggregate([runs[i, s] for s in chosen[i]], chosen[i], _title(impls[i])) for i in ids}
@@ -252,7 +290,7 @@ def command(args: argparse.Namespace) -> int:
         result = run_tasks([(args.impl, 0)], quick=True, say=lambda msg: None)[args.impl, 0]
     else:
         seeds = {args.impl: [int(s) for s in args.seeds.split(",")]} if args.seeds else None
-        result = run_full([args.impl], seeds, say=say)[args.impl]
+        result = run_full([args.impl], seeds, say=say, fresh=args.fresh)[args.impl]
         if args.write:
             path = write_results(args.impl, result)
             say(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
@@ -273,7 +311,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
         committed[i] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
     seeds = {i: (committed[i] or {}).get("seeds") or list(F.BASE_SEEDS) for i in ids}
     print(f"reproducing {len(ids)} implementation(s) at their committed seeds, {jobs()} process(es) side by side")
-    measured = run_full(ids, seeds)
+    measured = run_full(ids, seeds, fresh=args.fresh)
     report, ok = [], True
     for i in ids:
         if committed[i] is None:

@@ -118,3 +118,10 @@ def test_compare_fails_only_on_a_flip_or_a_metric_out_of_its_band():
 def test_a_change_to_or_from_mixed_is_not_a_flip():
     assert not F.flipped(F.REPRODUCES, F.MIXED) and not F.flipped(F.MIXED, F.FAILS)
     assert F.flipped(F.REPRODUCES, F.FAILS) and F.flipped(F.FAILS, F.REPRODUCES)
+
+
+def test_a_metric_that_only_some_seeds_measured_is_left_out():
+    a, b = run(0.5), run(0.6)
+    a["metrics"]["weight[tasty]"] = 2.0  # named by what seed 0 found
+    out = F.aggregate([a, b], [0, 1])
+    assert set(out["metrics"]) == set(out["metric_std"]) == set(out["metric_seeds"]) == {"value", "params"}
