@@ -98,7 +98,7 @@ def test_markdown_syntax_in_yaml_stays_literal(hostile):
     assert "**Bold** [link](javascript:alert(&#x27;title&#x27;))" in heading
     assert "<strong>" not in heading and "<code>" not in heading and "onclick" not in heading.split("&")[0]
     summary = (out / "papers" / "hostile2024img" / "index.html").read_text(encoding="utf-8")
-    assert "[click me](javascript:alert(&#x27;md&#x27;))" in summary
+    assert "[click me](javascript:alert(&#39;md&#39;))" in summary
     assert "{{ 7*7 }}" in summary
 
 
