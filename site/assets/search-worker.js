@@ -6,10 +6,10 @@
  * summaries, venue, year, tags and topics, with titles and model names weighted most (see
  * smatlas/site/search.py).
  *
- * Typo tolerance: when a query finds nothing, each of its words of five letters or more that is
- * not in the index's vocabulary (pagefind/vocab/<length>.json) is replaced by the most frequent
- * vocabulary word one edit away (a letter added, removed, changed, or two neighbours swapped),
- * and the corrected query is run.
+ * Typo tolerance: a query word of five letters or more that is neither a word of the index's
+ * vocabulary (pagefind/vocab/<length>.json) nor the start of a word one letter longer is replaced
+ * by the most frequent vocabulary word one edit away (a letter added, removed, changed, or two
+ * neighbours swapped). The corrected query's results come first, then the query's own.
  *
  * Material writes a result's title and text as HTML: titles are escaped here; Pagefind's excerpts
  * are escaped text with <mark> around the matches.
@@ -17,7 +17,7 @@
 "use strict";
 
 var SETUP = 0, READY = 1, QUERY = 2, RESULT = 3;
-var SHOWN = 20;  // results whose details are fetched; Material shows ten, then more on scroll
+var SHOWN = 12;  // results whose details are fetched (one small request each); Material shows ten first
 var base = new URL("../", self.location.href);  // this file is assets/search-worker.js
 var pagefind = null;
 var vocab = {};
@@ -70,10 +70,11 @@ function oneEdit(a, b) {
 }
 
 function correct(word) {
-  if (word.length < 5) return Promise.resolve(null);
+  if (word.length < 5 || /^[0-9]+$/.test(word)) return Promise.resolve(null);
   var lengths = [word.length - 1, word.length, word.length + 1];
   return Promise.all(lengths.map(shard)).then(function (shards) {
     if (Object.prototype.hasOwnProperty.call(shards[1], word)) return null;
+    for (var longer in shards[2]) if (longer.lastIndexOf(word, 0) === 0) return null;
     var best = null, count = 0;
     shards.forEach(function (s) {
       for (var w in s) {
@@ -101,14 +102,18 @@ function items(results) {
 }
 
 function search(query) {
-  return load().then(function (pf) {
-    return pf.search(query).then(function (found) {
-      if (found.results.length) return found.results;
-      var parts = words(query);
-      return Promise.all(parts.map(correct)).then(function (fixed) {
-        if (!fixed.some(Boolean)) return [];
-        var corrected = parts.map(function (w, i) { return fixed[i] || w; }).join(" ");
-        return pf.search(corrected).then(function (again) { return again.results; });
+  var parts = words(query);
+  return Promise.all([load(), Promise.all(parts.map(correct))]).then(function (ready) {
+    var pf = ready[0], fixed = ready[1];
+    var asked = pf.search(query).then(function (found) { return found.results; });
+    if (!fixed.some(Boolean)) return asked;
+    var corrected = parts.map(function (w, i) { return fixed[i] || w; }).join(" ");
+    return Promise.all([pf.search(corrected), asked]).then(function (both) {
+      var seen = {};
+      return both[0].results.concat(both[1]).filter(function (r) {
+        if (seen[r.id]) return false;
+        seen[r.id] = true;
+        return true;
       });
     });
   }).then(items);
@@ -118,6 +123,7 @@ addEventListener("message", function (event) {
   var message = event.data;
   if (message.type === SETUP) {
     postMessage({ type: READY });
+    load().catch(function (error) { console.warn("search index not loaded: " + error); });
   } else if (message.type === QUERY) {
     var query = String(message.data || "").trim();
     var mine = ++latest;
