@@ -17,7 +17,9 @@
 "use strict";
 
 var SETUP = 0, READY = 1, QUERY = 2, RESULT = 3;
-var SHOWN = 12;  // results whose details are fetched (one small request each); Material shows ten first
+var SHOWN = 10;  // results whose details are fetched (one small request each); Material shows ten first
+var QUIET = 120;  // ms without a new key press before a query runs: typing "speculative" runs one query
+var timer = null;
 var base = new URL("../", self.location.href);  // this file is assets/search-worker.js
 var pagefind = null;
 var vocab = {};
@@ -127,15 +129,19 @@ addEventListener("message", function (event) {
   } else if (message.type === QUERY) {
     var query = String(message.data || "").trim();
     var mine = ++latest;
-    if (!query) {
+    if (timer !== null) clearTimeout(timer);
+    if (query.replace(/[^\p{L}\p{N}]/gu, "").length < 2) {  // one letter would fetch much of the index
       postMessage({ type: RESULT, data: { items: [] } });
       return;
     }
-    search(query).then(function (found) {
-      if (mine === latest) postMessage({ type: RESULT, data: { items: found } });
-    }, function (error) {
-      console.warn("search failed: " + error);
-      if (mine === latest) postMessage({ type: RESULT, data: { items: [] } });
-    });
+    timer = setTimeout(function () {
+      timer = null;
+      search(query).then(function (found) {
+        if (mine === latest) postMessage({ type: RESULT, data: { items: found } });
+      }, function (error) {
+        console.warn("search failed: " + error);
+        if (mine === latest) postMessage({ type: RESULT, data: { items: [] } });
+      });
+    }, QUIET);
   }
 });

@@ -122,9 +122,9 @@ def mkdocs_config(atlas: Atlas, docs: Path, out: Path) -> dict:
     }
 
 
-def write_sources(kb: KnowledgeBase, work: Path, out: Path) -> Path:
-    """Write docs/ and mkdocs.yml into `work`; return the path of mkdocs.yml."""
-    atlas = Atlas(kb)
+def write_sources(kb: KnowledgeBase, work: Path, out: Path, atlas: Atlas | None = None) -> Path:
+    """Write docs/, the search records and mkdocs.yml into `work`; return the path of mkdocs.yml."""
+    atlas = atlas or Atlas(kb)
     results = atlas.results  # read first, so that a broken results file stops the build early
     if atlas.errors:
         raise DataError(atlas.errors)
@@ -172,7 +172,7 @@ def write_sources(kb: KnowledgeBase, work: Path, out: Path) -> Path:
     for asset in (ASSETS / "assets").iterdir():
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
     sync_folder(docs, {**pages, **files})
-    sync_folder(work / "search", search.record_pages(atlas.search_records()))
+    sync_folder(work / "search", search.record_pages(atlas.search_records))
     config = work / "mkdocs.yml"
     _write(config, yaml.safe_dump(mkdocs_config(atlas, docs, out), sort_keys=False, allow_unicode=True))
     return config
@@ -211,7 +211,12 @@ def build_site(kb: KnowledgeBase, out: Path, strict: bool = True, work: Path | N
     out = out.resolve()
     _check_output(out)
     work = (work or out.parent / ("docs_build" if out.name == "build" else f"{out.name}-docs_build")).resolve()
-    config_file = write_sources(kb, work, out)
+    atlas = Atlas(kb)
+    config_file = write_sources(kb, work, out, atlas)
+    try:
+        indexing = search.start_index(work / "search", work / "pagefind")
+    except OSError as exc:
+        raise SiteError(f"the search index could not be built: {exc}") from None
     log = logging.getLogger("mkdocs")
     if not log.handlers:  # show mkdocs' warnings when no one configured logging (the command line)
         handler = logging.StreamHandler()
@@ -222,9 +227,11 @@ def build_site(kb: KnowledgeBase, out: Path, strict: bool = True, work: Path | N
         config = load_config(config_file=str(config_file), strict=strict)
         build(config)
     except MkDocsException as exc:
+        indexing.kill()
+        indexing.communicate()
         raise SiteError(f"mkdocs could not build the site: {exc}") from None
     try:
-        search.build_index(work / "search", out, Atlas(kb).search_records())
+        search.finish_index(indexing, work / "pagefind", out, atlas.search_records)
     except (OSError, search.SearchError) as exc:
         raise SiteError(f"the search index could not be built: {exc}") from None
     return config_file

@@ -87,6 +87,10 @@ class Frag(str):
     slot comment in its place (filled by `hooks.py`)."""
 
 
+class Head(str):
+    """HTML for the page's <head> (its meta tags): `assemble` appends it as the `head` fragment."""
+
+
 FRAGMENTS_MARK = "<!-- atlas-fragments -->"
 
 
@@ -96,9 +100,12 @@ def assemble(parts: list[str]) -> str:
     Fragments cannot forge these markers: every YAML string in them is escaped (`<` is `&lt;`)."""
     body, appendix = [], []
     for part in parts:
-        if isinstance(part, Frag):
-            appendix.append(f"<!--atlas:{len(appendix) + 1}-->\n{part}")
-            body += [f"<!--atlas:{len(appendix)}-->", ""]
+        if isinstance(part, Head):
+            appendix.append(f"<!--atlas:head-->\n{part}")
+        elif isinstance(part, Frag):
+            number = sum(1 for a in appendix if not a.startswith("<!--atlas:head")) + 1
+            appendix.append(f"<!--atlas:{number}-->\n{part}")
+            body += [f"<!--atlas:{number}-->", ""]
         else:
             body.append(part)
     text = "\n".join(body).rstrip("\n") + "\n"
@@ -107,9 +114,8 @@ def assemble(parts: list[str]) -> str:
     return text
 
 
-def front(*hide: str, template: str | None = None, title: str | None = None, meta: list | None = None) -> str:
-    """Front matter: the parts of Material's layout to hide, optionally a template, a title and
-    `atlas_meta` tags ([attribute, name, content] written by overrides/main.html, escaped there).
+def front(*hide: str, template: str | None = None, title: str | None = None) -> str:
+    """Front matter: the parts of Material's layout to hide, optionally a template and a title.
     Every page stays out of Material's own search index: search has its own (search.py).
 
     A page whose title comes from YAML sets `title` to the escaped text: Material writes
@@ -121,15 +127,17 @@ def front(*hide: str, template: str | None = None, title: str | None = None, met
     lines += ["search:", "  exclude: true"]
     if hide:
         lines += ["hide:", *(f"  - {h}" for h in hide)]
-    if meta:
-        lines.append(f"atlas_meta: {json.dumps(meta, ensure_ascii=False)}")
     return "---\n" + "\n".join(lines) + "\n---\n\n"
 
 
 def page(title: str, body: str, *hide: str, template: str | None = None, meta=None, yaml_title: bool = False) -> str:
-    """A whole page: front matter, the Markdown title and the rendered body as one fragment."""
-    head = front(*hide, template=template, title=title if yaml_title else None, meta=meta)
-    return assemble([head + f"# {md_text(title)}", "", Frag(body)])
+    """A whole page: front matter, the Markdown title, the rendered body as one fragment, and its
+    meta tags ([attribute, name, content] triples, templates/head.html) for the <head>."""
+    top = front(*hide, template=template, title=title if yaml_title else None)
+    parts = [top + f"# {md_text(title)}", "", Frag(body)]
+    if meta:
+        parts.append(Head(render("head.html", "", meta=meta)))
+    return assemble(parts)
 
 
 def link_names(text: str, names: dict[str, str]) -> list[tuple[str, str | None]]:
@@ -262,8 +270,14 @@ class Atlas:
         return {pid: bibtex.citation_key(p) for pid, p in self.kb.papers.items()}
 
     @cached_property
-    def tag_sets(self) -> dict[str, frozenset[str]]:
-        return {pid: frozenset(p.tags) for pid, p in self.kb.papers.items()}
+    def tag_masks(self) -> dict[str, int]:
+        """Each paper's tags as the bits of an int, so that counting shared tags is one `&`."""
+        bit = {tag: 1 << i for i, tag in enumerate(sorted({t for p in self.kb.papers.values() for t in p.tags}))}
+        return {pid: sum(bit[t] for t in set(p.tags)) for pid, p in self.kb.papers.items()}
+
+    @cached_property
+    def years(self) -> dict[str, int]:
+        return {pid: p.year for pid, p in self.kb.papers.items()}
 
     @cached_property
     def names(self) -> dict[str, str]:
@@ -280,13 +294,12 @@ class Atlas:
         for node in paper.taxonomy:
             shared.update(self.kb.papers_by_node.get(node, ()))
         shared.pop(paper.id, None)
-        tags = self.tag_sets[paper.id]
-        papers = self.kb.papers
+        mask, masks, years, year = self.tag_masks[paper.id], self.tag_masks, self.years, paper.year
 
         def key(pid: str):
-            return (-shared[pid], -len(tags & self.tag_sets[pid]), abs(papers[pid].year - paper.year), pid)
+            return (-shared[pid], -(mask & masks[pid]).bit_count(), abs(years[pid] - year), pid)
 
-        return [papers[pid] for pid in heapq.nsmallest(limit, shared, key=key)]
+        return [self.kb.papers[pid] for pid in heapq.nsmallest(limit, shared, key=key)]
 
     # ---- plain data for the templates ----------------------------------------------------------
     def paper_item(self, p: Paper) -> dict:
@@ -892,6 +905,7 @@ added: 2026-11-23"""
             "Cite the atlas", body, "navigation", meta=self.meta(here, "Cite the atlas", "How to cite the atlas")
         )
 
+    @cached_property
     def search_records(self) -> dict[str, dict]:
         """What the search index holds per page (search.py): papers, topics, tags, implementations."""
         kb = self.kb

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -53,17 +54,29 @@ def record_pages(records: dict[str, dict]) -> dict[str, str]:
     return {f"{url}index.html": render("search_record.html", url, r=r) for url, r in records.items()}
 
 
-def build_index(source: Path, out: Path, records: dict[str, dict]) -> None:
-    """Index the record pages in `source` (already written) into `out/pagefind`, and write the vocabulary."""
-    target = out / OUTPUT
-    proc = subprocess.run(
+def start_index(source: Path, target: Path) -> subprocess.Popen:
+    """Start Pagefind on the record pages in `source` (already written), writing into `target`. It
+    runs beside the mkdocs build (which empties the site folder first): see `finish_index`."""
+    if target.exists():
+        shutil.rmtree(target)
+    return subprocess.Popen(
         [sys.executable, "-m", "pagefind", "--site", str(source), "--output-path", str(target), "--silent"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def finish_index(proc: subprocess.Popen, target: Path, out: Path, records: dict[str, dict]) -> None:
+    """Wait for Pagefind, add the vocabulary, and move the index into the built site as `pagefind/`."""
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0 or not (target / "pagefind.js").is_file():
-        raise SearchError(f"pagefind failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")
+        raise SearchError(f"pagefind failed ({proc.returncode}): {(stderr or stdout)[-2000:]}")
     vocab = target / "vocab"
     vocab.mkdir(exist_ok=True)
     for length, words in vocabulary(records).items():
         (vocab / f"{length}.json").write_text(json.dumps(words, separators=(",", ":")), encoding="utf-8")
+    final = out / OUTPUT
+    if final.exists():
+        shutil.rmtree(final)
+    shutil.move(str(target), str(final))
