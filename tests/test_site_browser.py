@@ -278,6 +278,17 @@ def test_filtered_view_survives_a_reload_and_downloads_its_bibtex(page, real, br
     assert sorted(re.findall(r"^@\w+\{([^,]+),", text, re.M)) == sorted(keys)
 
 
+def text_sizes(page, selector: str) -> list[float]:
+    """The font size each SVG text is drawn at, in CSS pixels (its size times the SVG's scale)."""
+    sizes = page.evaluate(
+        f"() => Array.from(document.querySelectorAll('{selector}')).map(t => {{"
+        " const svg = t.ownerSVGElement; const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;"
+        " return parseFloat(getComputedStyle(t).fontSize) * scale; })"
+    )
+    assert sizes, f"no {selector} on {page.url}"
+    return sizes
+
+
 def test_phone_layout_fits_the_viewport(browser, real):
     kb, base = real
     context = browser.new_context(viewport={"width": 390, "height": 844})
@@ -299,12 +310,10 @@ def test_phone_layout_fits_the_viewport(browser, real):
         verdict = page.locator("table.atlas-findings td[data-label=Verdict]").first
         box = verdict.bounding_box()
         assert verdict.is_visible() and box["x"] + box["width"] <= 390
-        sizes = page.evaluate(
-            "() => Array.from(document.querySelectorAll('svg.atlas-chart text')).map(t => {"
-            " const svg = t.ownerSVGElement; const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;"
-            " return parseFloat(getComputedStyle(t).fontSize) * scale; })"
-        )
-        assert sizes and min(sizes) >= 11, min(sizes)
+        assert min(text_sizes(page, "svg.atlas-chart text")) >= 11
+        page.goto(base)
+        assert min(text_sizes(page, "svg.atlas-tree text")) >= 11
+        page.screenshot(path=str(SHOTS / "home-390.png"))
         page.goto(base + "papers/sun2024simple/")
         page.screenshot(path=str(SHOTS / "paper-390.png"), full_page=True)
     finally:

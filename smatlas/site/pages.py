@@ -55,7 +55,11 @@ TAG_TABLE_LIMIT = 500  # rows on one tag page; beyond that the tag page points t
 PAPERS_INDEX_LIMIT = 1000
 YEARS_SHOWN = 12  # the statistics show this many recent years; older papers share one bar
 # Words that a title prefix or a code repository may be named but that are not a method's name.
-NOT_NAMES = {"code", "main", "src", "master", "tree", "llm", "llms", "model", "models", "survey", "overview", "paper"}
+NOT_NAMES = {
+    "code", "main", "src", "master", "tree", "llm", "llms", "model", "models", "survey", "overview", "paper",
+    "less", "love", "lion", "interpret", "chill", "apricot", "luna", "comet", "mods", "lmops", "deepspeed",
+    "chatgpt", "gpt-3", "gpt-4", "llm-based", "transformers", "research", "google-research",
+}  # fmt: skip
 
 
 def node_url(node_id: str) -> str:
@@ -164,8 +168,8 @@ def link_names(text: str, names: dict[str, str]) -> list[tuple[str, str | None]]
 
 
 def paper_names(paper: Paper) -> set[str]:
-    """The short names a paper goes by: a one-word title prefix ("MiniLLM: ..."), its code
-    repository's name (".../locuslab/wanda"), an acronym-like first word of its summary ("GKD ...")."""
+    """The short names a paper goes by: a one-word title prefix ("MiniLLM: ...") and its code
+    repository's name (".../locuslab/wanda"), common words and organisations' names left out."""
     names = set()
     prefix, colon, _ = paper.title.partition(":")
     if colon and " " not in prefix.strip() and len(prefix.strip()) >= 3:
@@ -174,9 +178,6 @@ def paper_names(paper: Paper) -> set[str]:
         segment = urlsplit(paper.code).path.rstrip("/").rsplit("/", 1)[-1]
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9]{3,}", segment):
             names.add(segment)
-    first = re.match(r"([A-Za-z][A-Za-z0-9-]*)\b", paper.summary.strip())
-    if first and len(first.group(1)) >= 3 and re.search(r"[A-Z0-9]", first.group(1)[1:]):
-        names.add(first.group(1))
     return {n for n in names if n.lower() not in NOT_NAMES}
 
 
