@@ -322,7 +322,7 @@ def test_old_results_format_shows_each_claim_as_one_run(hostile):
     page = (out / "implementations" / "routing-demo" / "index.html").read_text(encoding="utf-8")
     assert "the router is cheaper than the large model" in page
     assert "&lt;img src=x onerror=alert(&#39;claim&#39;)&gt;" in page
-    findings = re.search(r'<table class="atlas-findings">(.*?)</table>', page, re.S).group(1)
+    findings = re.search(r'<div class="atlas-findings">(.*?)</table>', page, re.S).group(1)
     assert findings.count("1 seed<") == 2 and findings.count(">reproduces<") == 1
     assert findings.count(">does not reproduce<") == 1
     assert "accuracy_router" in page and "0.91" in page and "<polyline" in page
@@ -339,7 +339,7 @@ def test_implementation_page_shows_rule_run_findings_checks_labels_plots_and_zoo
     assert "smatlas run cascade-demo --quick" in page and "smatlas run cascade-demo " in text
     source = read_config(kb.root).source_url("reference_impls/cascade_demo.py")
     assert source.startswith("https://") and f'href="{source}"' in page
-    findings = re.search(r'<table class="atlas-findings">(.*?)</table>', page, re.S).group(1)
+    findings = re.search(r'<div class="atlas-findings">(.*?)</table>', page, re.S).group(1)
     assert "0.8123 ± 0.0123" in findings and "0.8011 ± 0.0045" in findings and "holds in 3 of 3 seeds" in findings
     assert ">reproduces<" in findings and ">mixed<" in findings and "holds in 1 of 3 seeds" in findings
     assert 'href="../../papers/plain2022router/"' in findings, "the finding links the paper it mirrors"
@@ -353,7 +353,7 @@ def test_implementation_page_shows_rule_run_findings_checks_labels_plots_and_zoo
     plot = re.search(r"<svg[^>]*>.*?Accuracy against repeats.*?</svg>", page, re.S).group(0)
     ticks = re.findall(r'<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</text>', plot)
     assert ticks and all(re.fullmatch(r"\d+", t) for t in ticks), f"integer x data get integer ticks: {ticks}"
-    zoo = re.search(r'<table class="atlas-zoo">(.*?)</table>', page, re.S).group(1)
+    zoo = re.search(r'<div class="atlas-zoo">(.*?)</table>', page, re.S).group(1)
     assert "zoo-50k" in zoo and "50,120" in zoo and "9.40" in zoo and "zoo-1.3m" in zoo and "1,312,160" in zoo
     assert "shops and prices" in page
 

@@ -307,7 +307,7 @@ def test_phone_layout_fits_the_viewport(browser, real):
         assert row.locator("td[data-label=Year]").inner_text().strip().isdigit()
         page.screenshot(path=str(SHOTS / "node-390.png"))
         page.goto(base + "implementations/pruning/")
-        verdict = page.locator("table.atlas-findings td[data-label=Verdict]").first
+        verdict = page.locator(".atlas-findings td[data-label=Verdict]").first
         box = verdict.bounding_box()
         assert verdict.is_visible() and box["x"] + box["width"] <= 390
         assert min(text_sizes(page, "svg.atlas-chart text")) >= 11

@@ -11,13 +11,17 @@
  * by the most frequent vocabulary word one edit away (a letter added, removed, changed, or two
  * neighbours swapped). The corrected query's results come first, then the query's own.
  *
+ * A query runs once typing pauses (QUIET ms) and has two letters or more. The first SHOWN results
+ * are answered as soon as their details arrive; up to MORE follow in a second answer.
+ *
  * Material writes a result's title and text as HTML: titles are escaped here; Pagefind's excerpts
  * are escaped text with <mark> around the matches.
  */
 "use strict";
 
 var SETUP = 0, READY = 1, QUERY = 2, RESULT = 3;
-var SHOWN = 10;  // results whose details are fetched (one small request each); Material shows ten first
+var SHOWN = 10;  // results whose details are fetched first (one small request each); Material shows ten
+var MORE = 50;  // results answered in all, once the first ones are shown
 var QUIET = 120;  // ms without a new key press before a query runs: typing "speculative" runs one query
 var timer = null;
 var base = new URL("../", self.location.href);  // this file is assets/search-worker.js
@@ -87,8 +91,8 @@ function correct(word) {
   });
 }
 
-function items(results) {
-  return Promise.all(results.slice(0, SHOWN).map(function (r) { return r.data(); })).then(function (data) {
+function items(results, count) {
+  return Promise.all(results.slice(0, count).map(function (r) { return r.data(); })).then(function (data) {
     return data.map(function (d, i) {
       var location = (d.raw_url || d.url || "").replace(/^\//, "");
       var line = d.meta && d.meta.line ? "<span class=\"atlas-result-line\">" + escapeHtml(d.meta.line) + "</span><br>" : "";
@@ -96,7 +100,7 @@ function items(results) {
         location: location,
         title: escapeHtml(d.meta && d.meta.title ? d.meta.title : location),
         text: line + (d.excerpt || ""),
-        score: SHOWN - i,
+        score: count - i,
         terms: {}
       }];
     });
@@ -118,7 +122,7 @@ function search(query) {
         return true;
       });
     });
-  }).then(items);
+  });
 }
 
 addEventListener("message", function (event) {
@@ -136,9 +140,17 @@ addEventListener("message", function (event) {
     }
     timer = setTimeout(function () {
       timer = null;
-      search(query).then(function (found) {
-        if (mine === latest) postMessage({ type: RESULT, data: { items: found } });
-      }, function (error) {
+      search(query).then(function (results) {
+        return items(results, SHOWN).then(function (found) {
+          if (mine !== latest) return;
+          postMessage({ type: RESULT, data: { items: found } });
+          if (results.length > SHOWN) {
+            return items(results, MORE).then(function (all) {
+              if (mine === latest) postMessage({ type: RESULT, data: { items: all } });
+            });
+          }
+        });
+      }).catch(function (error) {
         console.warn("search failed: " + error);
         if (mine === latest) postMessage({ type: RESULT, data: { items: [] } });
       });

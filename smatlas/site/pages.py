@@ -53,6 +53,7 @@ NEWEST_PAGE = 50
 LANDMARKS_HOME = 12
 TAG_TABLE_LIMIT = 500  # rows on one tag page; beyond that the tag page points to node tables filtered by tag
 PAPERS_INDEX_LIMIT = 1000
+TITLE_MAX = 50  # an implementation title taken from its docstring is at most this long
 YEARS_SHOWN = 12  # the statistics show this many recent years; older papers share one bar
 # Words that a title prefix or a code repository may be named but that are not a method's name.
 NOT_NAMES = {
@@ -430,7 +431,9 @@ class Atlas:
 
     def impl_summary(self, impl: str) -> dict:
         found = self.results.get(impl)
-        doc_title = module_summary(self.kb.root, impl).split(":")[0].strip()
+        doc_title = module_summary(self.kb.root, impl).split(":")[0].strip().rstrip(".")
+        if len(doc_title) > TITLE_MAX:  # a sentence, not a name: the id reads better in the nav
+            doc_title = impl.replace("-", " ").capitalize()
         title = (found.title if found and found.title else "") or doc_title or impl
         return {
             "id": impl,
