@@ -1,5 +1,5 @@
 # Small Models Atlas. Two commands do the whole set-up on a fresh machine:
-#   make serve   build the site and serve it at http://127.0.0.1:8000
+#   make serve   build the site and serve it at http://127.0.0.1:8000/small-models-atlas/ (the path of site_url in pyproject.toml)
 #   make test    every test, browser tests included
 PY ?= python3
 VENV := .venv
