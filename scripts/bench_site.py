@@ -139,10 +139,15 @@ def first_search(site: Path, repeats: int = 3) -> tuple[float, float]:
             for _ in range(repeats):
                 context = browser.new_context()
                 page = context.new_page()
-                sizes = []
+                sizes, state = [], {"done": False}
 
-                def finished(request, sizes=sizes):
-                    s = request.sizes()
+                def finished(request, sizes=sizes, state=state):
+                    if state["done"]:  # only what came before the first result counts
+                        return
+                    try:
+                        s = request.sizes()
+                    except Exception:  # the page was closed while the request finished
+                        return
                     sizes.append(s["responseBodySize"] + s["responseHeadersSize"])
 
                 page.on("requestfinished", finished)
@@ -152,6 +157,7 @@ def first_search(site: Path, repeats: int = 3) -> tuple[float, float]:
                 page.locator(".md-search__input").press_sequentially(QUERY)
                 page.wait_for_selector(".md-search-result__item", timeout=60_000)
                 times.append(time.perf_counter() - start)
+                state["done"] = True
                 fetched.append(sum(sizes))
                 context.close()
             browser.close()
