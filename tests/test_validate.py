@@ -35,7 +35,7 @@ def test_real_atlas_validates(capsys):
 def test_valid_fixture_passes_with_summary_line(atlas, capsys):
     code, out, err = run_validate(atlas, capsys)
     assert code == 0, err
-    assert "1 papers, 33 nodes" in out and "OK" in out
+    assert "1 papers, 36 nodes" in out and "OK" in out
 
 
 BAD_INPUTS = [
