@@ -109,9 +109,10 @@ def test_search_for_a_title_word_finds_the_paper(page, real):
 
 def test_search_finds_method_names_model_names_and_typos_but_not_look_alikes(page, real):
     kb, base = real
-    # "Wanda" is in the summary and the code address of the Wanda paper, not in its title
+    # "Wanda" is in the summary and the code address of the Wanda paper, not in its title (Wanda++,
+    # which builds on it, has it in its title)
     assert "Wanda" not in kb.papers["sun2024simple"].title
-    assert search(page, base, "Wanda")[0] == "papers/sun2024simple/"
+    assert "papers/sun2024simple/" in search(page, base, "Wanda")[:3]
     # a model of the paper's `models` list, named nowhere in its title
     llama = search(page, base, "LLaMA-7B")
     assert "papers/sun2024simple/" in llama
