@@ -1,5 +1,6 @@
 # Small Models Atlas. Two commands do the whole set-up on a fresh machine:
-#   make serve      build the site and serve it at http://127.0.0.1:8000
+#   make serve      build the site and serve it at http://127.0.0.1:8000 (it redirects to the site's
+#                   path, /small-models-atlas/, the path of site_url in pyproject.toml)
 #   make test       every test, browser tests included
 # and one re-runs every reference implementation in full (about an hour on 2 cores):
 #   make reproduce  verdicts and seed bands against the committed results

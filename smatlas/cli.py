@@ -138,13 +138,13 @@ def cmd_build(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from smatlas.site import serve
+    from smatlas.site import serve, site_path
 
     if cmd_build(args):
         return 1
     root = _root(args)
     out = Path(args.output).resolve() if args.output else root / "site" / "build"
-    serve(out, args.host, args.port)
+    serve(out, args.host, args.port, site_path(root))
     return 0
 
 

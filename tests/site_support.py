@@ -2,6 +2,9 @@
 
 Two sites: the real atlas, and a small fixture atlas whose YAML strings are hostile (script tags,
 event-handler attributes, Markdown links to javascript: URLs, attribute-breaking quotes in URLs).
+The fixture also has a landmark paper, a model release with weights, a topic description naming a
+paper, and two implementations: `routing-demo` with results in the older format and `cascade-demo`
+in the current one (seeds, verdicts, checks, metric labels), with a zoo.json.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 XSS_NODE_TITLE = "<script>alert('node')</script>Routing"
 XSS_TAG_TITLE = '"><svg onload=alert("tag")>'
+LANDMARK = "<script>alert('landmark')</script> The first plain router, the baseline every later one compares with"
 SUMMARY = (
     "A hostile summary: [click me](javascript:alert('md')) and <iframe src=javascript:alert('frame')></iframe> "
     "and {{ 7*7 }} and **bold** text, written to check that every string from YAML shows as text."
@@ -74,6 +78,9 @@ def write_hostile_atlas(root: Path) -> None:
             node["title"] = XSS_NODE_TITLE
             node["description"] = "<img src=x onerror=alert('desc')> routes [x](javascript:alert('desc-md'))"
             node["reference_impls"] = ["routing-demo"]
+        if node["id"] == "cascading":
+            node["description"] = "Cascades try a small model first, as PlainRouter does, and defer when unsure."
+            node["reference_impls"] = ["cascade-demo"]
     tags = yaml.safe_load((ROOT / "taxonomy" / "tags.yaml").read_text(encoding="utf-8"))
     for tag in tags:
         if tag["id"] == "method":
@@ -105,11 +112,14 @@ def write_hostile_atlas(root: Path) -> None:
         ),
         _paper(
             "plain2022router",
-            title="A Plain Router for Small and Large Models",
+            title="PlainRouter: A Plain Router for Small and Large Models",
             authors=["Alan Turing"],
             year=2022,
             arxiv="2201.00004",
             code="https://example.org/plain",
+            weights="https://huggingface.co/example/plain-router",
+            landmark=LANDMARK,
+            models={"small": ["LLaMA-7B"], "large": ["GPT-4"]},
             taxonomy=["routing", "cascading"],
             tags=["empirical-study"],
         ),
@@ -155,10 +165,90 @@ def write_hostile_atlas(root: Path) -> None:
     )
 
 
+NEW_RESULTS = {
+    "impl": "cascade-demo",
+    "title": "Cascade demo: defer to the large model when the small one is unsure",
+    "config": {"small": "zoo-50k", "large": "zoo-1.3m", "threshold": 0.5},
+    "seeds": [0, 1, 2],
+    "metrics": {"acc_cascade": 0.8123, "cost_share": 0.31, "raw_only_key": 2.5},
+    "metric_std": {"acc_cascade": 0.0123, "cost_share": 0.02, "raw_only_key": 0.0},
+    "metric_labels": {"acc_cascade": "Accuracy of the cascade", "cost_share": "Share of calls to the large model"},
+    "claims": [
+        {
+            "claim": "The cascade matches the large model's accuracy at a third of its cost",
+            "paper": "plain2022router",
+            "op": ">=",
+            "lhs_label": "cascade",
+            "rhs_label": "large model",
+            "lhs": 0.8123,
+            "rhs": 0.8011,
+            "lhs_std": 0.0123,
+            "rhs_std": 0.0045,
+            "per_seed": [
+                {"seed": 0, "lhs": 0.81, "rhs": 0.80, "holds": True},
+                {"seed": 1, "lhs": 0.82, "rhs": 0.80, "holds": True},
+                {"seed": 2, "lhs": 0.80, "rhs": 0.80, "holds": True},
+            ],
+            "verdict": "reproduces",
+            "holds": True,
+        },
+        {
+            "claim": "<b>Learned</b> deferral beats a fixed threshold",
+            "op": ">",
+            "lhs": 0.70,
+            "rhs": 0.71,
+            "lhs_std": 0.03,
+            "rhs_std": 0.02,
+            "per_seed": [
+                {"seed": 0, "lhs": 0.72, "rhs": 0.70, "holds": True},
+                {"seed": 1, "lhs": 0.68, "rhs": 0.71, "holds": False},
+                {"seed": 2, "lhs": 0.70, "rhs": 0.72, "holds": False},
+            ],
+            "verdict": "mixed",
+            "holds": False,
+            "note": "At tiny scale the confidence signal is too noisy to learn from.",
+        },
+    ],
+    "checks": [{"check": "threshold 0 never calls the large model", "lhs": 0.0, "rhs": 0.0, "holds": True}],
+    "seconds": 30.0,
+    "versions": {"python": "3.11.7", "torch": "2.13.0"},
+    "series": {
+        "repeats": {
+            "title": "Accuracy against repeats",
+            "xlabel": "repeats",
+            "ylabel": "accuracy",
+            "lines": {"Cascade, learned deferral": {"x": [1, 2, 3], "y": [0.7, 0.75, 0.8]}},
+        }
+    },
+}
+ZOO = {
+    "models": [
+        {"name": "zoo-50k", "d_model": 40, "layers": 2, "heads": 2, "mlp": 112, "params": 50120, "steps": 300,
+         "batch": 16, "seq_len": 64, "lr": 0.003, "heldout_ppl": 9.40, "in_names": True},
+        {"name": "zoo-1.3m", "d_model": 160, "layers": 4, "heads": 4, "mlp": 432, "params": 1312160, "steps": 1200,
+         "batch": 16, "seq_len": 128, "lr": 0.002, "heldout_ppl": 2.45, "in_names": True},
+    ],
+    "corpus": {"bytes": 1280000, "description": "synthetic English-like sentences about shops and prices"},
+}  # fmt: skip
+
+
+def write_new_format_results(root: Path) -> None:
+    (root / "reference_impls" / "cascade_demo.py").write_text(
+        '"""Cascade demo: defer to the large model when the small one is unsure.\n\nThe rule:\n\n'
+        '    defer(x) = max_y p_small(y | x) < threshold\n"""\n\n\nclass Config:\n    pass\n\n\n'
+        "def run(config):\n    return None\n",
+        encoding="utf-8",
+    )
+    results = root / "reference_impls" / "results"
+    (results / "cascade-demo.json").write_text(json.dumps(NEW_RESULTS), encoding="utf-8")
+    (results / "zoo.json").write_text(json.dumps(ZOO), encoding="utf-8")
+
+
 @functools.cache
 def hostile_site() -> tuple[KnowledgeBase, Path]:
     root = WORK / "hostile"
     write_hostile_atlas(root)
+    write_new_format_results(root)
     return build(root, root / "site" / "build"), root / "site" / "build"
 
 

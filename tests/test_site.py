@@ -19,6 +19,7 @@ from site_support import XSS_NODE_TITLE, XSS_TAG_TITLE, XSS_TITLE, hostile_site,
 from smatlas import bibtex
 from smatlas.errors import DataError
 from smatlas.site import build_site
+from smatlas.site.config import read_config
 from smatlas.site.impls import read_results
 from smatlas.site.markup import md_text, page_url, rel, safe_url
 from smatlas.site.pages import Atlas, assemble
@@ -98,7 +99,7 @@ def test_markdown_syntax_in_yaml_stays_literal(hostile):
     assert "**Bold** [link](javascript:alert(&#x27;title&#x27;))" in heading
     assert "<strong>" not in heading and "<code>" not in heading and "onclick" not in heading.split("&")[0]
     summary = (out / "papers" / "hostile2024img" / "index.html").read_text(encoding="utf-8")
-    assert "[click me](javascript:alert(&#x27;md&#x27;))" in summary
+    assert "[click me](javascript:alert(&#39;md&#39;))" in summary
     assert "{{ 7*7 }}" in summary
 
 
@@ -227,16 +228,29 @@ def test_paper_page_has_links_nodes_tags_related_and_citation_tabs(real):
         assert f'href="../../papers/{rel_.paper}/"' in page, "outgoing relation missing"
 
 
-def test_search_index_is_slim(real):
+def test_search_index_holds_summaries_models_and_a_vocabulary(real):
     kb, out = real
-    index = json.loads((out / "search" / "search_index.json").read_text(encoding="utf-8"))
-    paper_docs = [d for d in index["docs"] if d["location"].startswith("papers/") and d["location"] != "papers/"]
-    assert {d["location"] for d in paper_docs} == {f"papers/{pid}/" for pid in kb.papers}, "one entry per paper"
-    for doc in paper_docs:
-        assert "@inproceedings" not in doc["text"] and "@misc" not in doc["text"] and "@article" not in doc["text"]
-    paper = kb.papers["leviathan2023fast"]
-    doc = next(d for d in paper_docs if d["location"] == f"papers/{paper.id}/")
-    assert paper.authors[0] in doc["text"] and paper.summary[:40] not in doc["text"]
+    mkdocs_index = json.loads((out / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert mkdocs_index["docs"] == [], "Material's own index stays empty: search uses Pagefind"
+    assert (out / "pagefind" / "pagefind.js").is_file() and list((out / "pagefind" / "index").iterdir())
+    records = out.parent / "docs_build" / "search"
+    assert {p.parent.name for p in (records / "papers").glob("*/index.html")} == set(kb.papers)
+    paper = kb.papers["sun2024simple"]
+    record = (records / "papers" / paper.id / "index.html").read_text(encoding="utf-8")
+    assert "Wanda" in record and "LLaMA-7B" in record and paper.authors[0] in record and str(paper.year) in record
+    assert 'data-pagefind-weight="10"' in record and "@inproceedings" not in record
+    vocab = json.loads((out / "pagefind" / "vocab" / "12.json").read_text(encoding="utf-8"))
+    assert vocab["distillation"] > 1 and all(len(w) == 12 for w in vocab)
+
+
+def test_vocabulary_counts_records_per_word():
+    from smatlas.site.search import vocabulary
+
+    shards = vocabulary(
+        {"a/": {"title": "Speculative decoding", "text": "Décoding speculative"}, "b/": {"text": "decoding"}}
+    )
+    assert shards[8] == {"decoding": 2} and shards[11] == {"speculative": 1}
+    assert 3 not in shards, "words shorter than four letters are left out"
 
 
 # ---- downloads -------------------------------------------------------------------------------------
@@ -277,9 +291,12 @@ def test_atom_feed_lists_newest_additions(real):
     assert 0 < len(entries) <= 50
     updated = [e.find("a:updated", ns).text for e in entries]
     assert updated == sorted(updated, reverse=True)
+    base = read_config(kb.root).site_base
+    assert base.startswith("https://") and root.find("a:link[@rel='self']", ns).get("href") == base + "feed.xml"
     for entry in entries:
         href = entry.find("a:link", ns).get("href")
-        assert (out / href / "index.html").is_file()
+        assert href.startswith(base), "feed links are absolute"
+        assert (out / href.removeprefix(base) / "index.html").is_file()
 
 
 def test_hostile_feed_is_well_formed_xml(hostile):
@@ -290,16 +307,182 @@ def test_hostile_feed_is_well_formed_xml(hostile):
 
 
 # ---- reference implementation card -----------------------------------------------------------------
-def test_node_with_results_shows_card_claims_metrics_plot_and_command(hostile):
+def test_node_card_links_the_implementation_page(hostile):
     kb, out = hostile
     page = (out / "nodes" / "routing" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../../implementations/routing-demo/"' in page
     assert "Routes easy queries to a &lt;b&gt;small&lt;/b&gt; model" in page
-    assert "the router is cheaper than the large model" in page and "1 of 2 hold" in page
-    assert "accuracy_router" in page and "0.91" in page
-    assert "<polyline" in page and "Accuracy against cost" in page
-    assert "<code>smatlas run routing-demo</code>" in page
-    other = (out / "nodes" / "cascading" / "index.html").read_text(encoding="utf-8")
+    assert "<strong>1 of 2</strong> paper findings reproduce" in page
+    other = (out / "nodes" / "instruction-data" / "index.html").read_text(encoding="utf-8")
     assert "No reference implementation for this topic yet." in other
+
+
+def test_old_results_format_shows_each_claim_as_one_run(hostile):
+    kb, out = hostile
+    page = (out / "implementations" / "routing-demo" / "index.html").read_text(encoding="utf-8")
+    assert "the router is cheaper than the large model" in page
+    assert "&lt;img src=x onerror=alert(&#39;claim&#39;)&gt;" in page
+    findings = re.search(r'<div class="atlas-findings">(.*?)</table>', page, re.S).group(1)
+    assert findings.count("1 seed<") == 2 and findings.count(">reproduces<") == 1
+    assert findings.count(">does not reproduce<") == 1
+    assert "accuracy_router" in page and "0.91" in page and "<polyline" in page
+    assert "<code>smatlas run routing-demo</code>" not in page  # the commands are in one <pre> block
+    assert "smatlas run routing-demo --quick" in page
+
+
+def test_implementation_page_shows_rule_run_findings_checks_labels_plots_and_zoo(hostile):
+    kb, out = hostile
+    page = (out / "implementations" / "cascade-demo" / "index.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "Cascade demo: defer to the large model" in page
+    assert "defer(x) = max_y p_small(y | x) &lt; threshold" in page, "the docstring's formula block"
+    assert "smatlas run cascade-demo --quick" in page and "smatlas run cascade-demo " in text
+    source = read_config(kb.root).source_url("reference_impls/cascade_demo.py")
+    assert source.startswith("https://") and f'href="{source}"' in page
+    findings = re.search(r'<div class="atlas-findings">(.*?)</table>', page, re.S).group(1)
+    assert "0.8123 ± 0.0123" in findings and "0.8011 ± 0.0045" in findings and "holds in 3 of 3 seeds" in findings
+    assert ">reproduces<" in findings and ">mixed<" in findings and "holds in 1 of 3 seeds" in findings
+    assert 'href="../../papers/plain2022router/"' in findings, "the finding links the paper it mirrors"
+    assert "too noisy to learn from" in findings and "&lt;b&gt;Learned&lt;/b&gt;" in findings
+    assert "threshold 0 never calls the large model" not in findings
+    checks = re.search(r'<details class="atlas-checks">(.*?)</details>', page, re.S).group(1)
+    assert "Sanity checks, not findings" in checks and "threshold 0 never calls the large model" in checks
+    assert "Accuracy of the cascade" in page and "Share of calls to the large model" in page
+    assert "raw_only_key" in page, "a metric without a label keeps its key"
+    assert "Cascade, learned deferral" in page, "legend labels come from the series"
+    plot = re.search(r"<svg[^>]*>.*?Accuracy against repeats.*?</svg>", page, re.S).group(0)
+    ticks = re.findall(r'<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</text>', plot)
+    assert ticks and all(re.fullmatch(r"\d+", t) for t in ticks), f"integer x data get integer ticks: {ticks}"
+    zoo = re.search(r'<div class="atlas-zoo">(.*?)</table>', page, re.S).group(1)
+    assert "zoo-50k" in zoo and "50,120" in zoo and "9.40" in zoo and "zoo-1.3m" in zoo and "1,312,160" in zoo
+    assert "shops and prices" in page
+
+
+def test_findings_count_on_home_stats_and_implementations_pages(hostile):
+    kb, out = hostile
+    # routing-demo: 1 of 2 (old format); cascade-demo: 1 of 2 (one mixed)
+    for path in ("index.html", "stats/index.html", "implementations/index.html"):
+        page = re.sub(r"<[^>]+>", "", (out / path).read_text(encoding="utf-8"))
+        assert "2 of 4" in page and "paper findings reproduce at tiny scale" in page, path
+
+
+# ---- links to the repository, meta tags, citing ---------------------------------------------------
+def test_config_comes_from_pyproject_and_fixtures_fall_back_to_the_repository(tmp_path):
+    from site_support import ROOT
+
+    config = read_config(ROOT)
+    assert config.repo_url == "https://github.com/small-models-atlas/small-models-atlas"
+    assert config.site_base == "https://small-models-atlas.github.io/small-models-atlas/"
+    assert config.code_license == "MIT" and config.content_license == "CC-BY-4.0"
+    assert read_config(tmp_path) == config
+    (tmp_path / "pyproject.toml").write_text('[tool.smatlas]\nrepo_url = "https://example.org/r"\n', encoding="utf-8")
+    assert read_config(tmp_path).repo_url == "https://example.org/r"
+    assert read_config(tmp_path).correction_url("x2024y").startswith("https://example.org/r/issues/new?")
+
+
+def test_every_page_links_the_repository_and_shows_the_licences(real):
+    kb, out = real
+    config = read_config(kb.root)
+    for page in html_pages(out):
+        if page.parent.parent.name == "papers" and page.parent.name not in ("sun2024simple", "leviathan2023fast"):
+            continue  # two paper pages stand for all of them
+        text = page.read_text(encoding="utf-8")
+        assert f'href="{config.repo_url}"' in text and 'class="md-source"' in text, page
+        assert 'data-md-component="source"' not in text, "Material's source component calls the GitHub API"
+        assert ">MIT</a>" in text and ">CC BY 4.0</a>" in text, page
+
+
+def test_paper_page_has_edit_report_scholar_links_and_meta_tags(real):
+    kb, out = real
+    paper = kb.papers["sun2024simple"]
+    config = read_config(kb.root)
+    page = (out / "papers" / paper.id / "index.html").read_text(encoding="utf-8")
+    hrefs = [a.get("href") for t, a in parse(out / "papers" / paper.id / "index.html").tags if t == "a"]
+    assert f"{config.repo_url}/edit/main/papers/{paper.id}.yaml" in hrefs
+    assert config.correction_url(paper.id) in hrefs and f"paper={paper.id}" in config.correction_url(paper.id)
+    assert f"https://arxiv.org/abs/{paper.arxiv}" in hrefs and f"https://arxiv.org/pdf/{paper.arxiv}" in hrefs
+    assert f"https://www.semanticscholar.org/arxiv/{paper.arxiv}" in hrefs
+    assert any(h.startswith("https://scholar.google.com/scholar?q=") for h in hrefs)
+    assert paper.code in hrefs
+    metas = [a for t, a in parse(out / "papers" / paper.id / "index.html").tags if t == "meta"]
+    named = {}
+    for m in metas:
+        named.setdefault(m.get("name") or m.get("property"), []).append(m.get("content"))
+    assert named["citation_title"] == [paper.title] and named["citation_author"] == paper.authors
+    assert named["citation_publication_date"] == [str(paper.year)] and named["citation_arxiv_id"] == [paper.arxiv]
+    assert named["og:title"] == [paper.title] and named["og:type"] == ["article"]
+    canonical = f"{config.site_base}papers/{paper.id}/"
+    assert named["og:url"] == [canonical] and f'<link rel="canonical" href="{canonical}">' in page
+
+
+def test_weights_landmark_and_named_papers_are_shown(hostile):
+    kb, out = hostile
+    paper = (out / "papers" / "plain2022router" / "index.html").read_text(encoding="utf-8")
+    assert 'href="https://huggingface.co/example/plain-router"' in paper and ">Weights<" in paper
+    assert "&lt;script&gt;alert(&#39;landmark&#39;)&lt;/script&gt; The first plain router" in paper
+    node = (out / "nodes" / "cascading" / "index.html").read_text(encoding="utf-8")
+    key = node.index('id="key-papers"')
+    assert key < node.index('id="papers"') < node.index('id="reference-implementation"'), "key papers, then papers"
+    assert "The first plain router" in node[key : node.index('id="papers"')]
+    assert 'as <a href="../../papers/plain2022router/">PlainRouter</a> does' in node, "the description links the name"
+
+
+def test_sitemap_lists_every_page(real):
+    kb, out = real
+    root = ET.fromstring((out / "sitemap.xml").read_bytes())
+    locs = {e.text for e in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    base = read_config(kb.root).site_base
+    pages = {base + str(p.parent.relative_to(out)).replace(".", "").strip("/") for p in html_pages(out)}
+    pages = {p if p.endswith("/") else p + "/" for p in pages if not p.endswith("404")}
+    assert len(locs) > len(kb.papers) and pages <= locs | {base}
+
+
+def test_cite_page_gives_the_atlas_and_the_survey(real):
+    kb, out = real
+    page = (out / "cite" / "index.html").read_text(encoding="utf-8")
+    assert "@misc{small_models_atlas," in page and "Small Models Atlas: a curated, runnable knowledge base" in page
+    assert "{Small Models Atlas contributors}" in page and "cff-version: 1.2.0" in page
+    assert "What is the Role of Small Models in the LLM Era" in page and "2409.06857" in page
+    assert (out / "downloads" / "CITATION.cff").read_text(encoding="utf-8") == (kb.root / "CITATION.cff").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_tag_bib_files_hold_the_tag_papers(real):
+    kb, out = real
+    text = (out / "downloads" / "tags" / "method.bib").read_text(encoding="utf-8")
+    keys = set(re.findall(r"^@\w+\{([^,]+),", text, re.M))
+    assert keys == {bibtex.citation_key(kb.papers[p]) for p in kb.papers_by_tag["method"]}
+
+
+def test_serve_answers_a_missing_page_with_the_site_404_and_redirects_to_the_site_path(real):
+    import http.client
+    import threading
+    from functools import partial
+
+    from smatlas.site.build import SiteHandler
+
+    kb, out = real
+    handler = partial(type("H", (SiteHandler,), {"prefix": "/atlas/"}), directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+
+        def get(path):
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, response.getheader("Location"), response.read()
+
+        assert get("/")[:2] == (302, "/atlas/")
+        status, _, body = get("/atlas/no-such-page/")
+        assert status == 404 and body == (out / "404.html").read_bytes()
+        status, _, body = get("/atlas/papers/sun2024simple/")
+        assert status == 200 and b"A Simple and Effective Pruning Approach" in body
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_broken_results_file_stops_the_build_with_its_path(tmp_path):

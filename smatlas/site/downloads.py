@@ -87,6 +87,11 @@ def node_bib(kb: KnowledgeBase, node_id: str, entries: dict[str, str] | None = N
     return "\n".join(entries[p.id] for p in papers)
 
 
+def papers_bib(papers, entries: dict[str, str]) -> str:
+    """The BibTeX of some papers, sorted by citation key, from entries rendered once per build."""
+    return "\n".join(entries[p.id] for p in sorted(papers, key=bibtex.citation_key))
+
+
 def _xml_text(text: str) -> str:
     return _XML_ILLEGAL.sub("", " ".join(text.split()))
 

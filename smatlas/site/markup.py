@@ -1,8 +1,9 @@
-"""Safe output: every string that comes from YAML passes through one of these before it reaches a page.
+"""Safe output outside the templates (which autoescape), and URL helpers.
 
-Pages are Markdown whose data parts are raw HTML blocks, so a YAML string is HTML-escaped (`esc`);
-the one place where YAML text is written as Markdown (a page's `#` title) also gets its Markdown
-syntax escaped (`md_text`). Links to other hosts are rendered only when they are http or https.
+A page's body is rendered by a Jinja2 template with autoescaping. The one place where YAML text is
+written as Markdown (a page's `#` title) gets its HTML and Markdown syntax escaped (`md_text`); a
+title in front matter or the nav is HTML-escaped (`esc`). Links to other hosts are rendered only
+when they are http or https (`safe_url`).
 """
 
 from __future__ import annotations
@@ -34,15 +35,6 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url.strip()):
         return None
     return url.strip()
-
-
-def ext_link(url: str | None, label: str, cls: str = "") -> str:
-    """An external link, or the escaped label alone when the URL is not http(s)."""
-    target = safe_url(url)
-    if target is None:
-        return esc(label)
-    klass = f' class="{cls}"' if cls else ""
-    return f'<a href="{esc(target)}"{klass} rel="noopener">{esc(label)}</a>'
 
 
 def arxiv_url(arxiv: str) -> str:

@@ -1,51 +1,66 @@
-"""The pages of the site as Markdown, generated from the knowledge base.
+"""The pages of the site, generated from the knowledge base.
 
-Each page is Markdown whose YAML-derived parts are raw HTML built from escaped strings (see
-`markup`). Sections that would bloat the search index (tables, BibTeX, summaries, lists of other
-papers) carry `data-search-exclude`, so that the index holds titles, authors, venues and topic
-descriptions only and stays small at 10,000 papers.
+Python prepares plain data (a paper's fields, a node's papers, URLs); the templates in
+`site/templates/` decide the markup, with autoescaping on (`render.py`). A page is Markdown holding
+only its front matter and its `#` title; its body is one HTML fragment that `assemble` moves to the
+page's appendix, so that neither Python-Markdown nor the search plugin parse thousands of table rows
+(`hooks.py` puts it back in the finished page). Search uses its own index (`search.py`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
-import html
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import quote, quote_plus, urlsplit
 
 import networkx as nx
+import yaml
 
 from smatlas import bibtex
 from smatlas.errors import UserError
 from smatlas.kb import KnowledgeBase
 from smatlas.schema import Paper
 from smatlas.site import svg
-from smatlas.site.impls import ImplResults, no_impl_reasons, read_results
-from smatlas.site.markup import (
-    arxiv_url,
-    authors_short,
-    doi_url,
-    esc,
-    ext_link,
-    md_text,
-    rel,
-    safe_url,
+from smatlas.site.config import SiteConfig, read_config
+from smatlas.site.impls import (
+    ImplResults,
+    Zoo,
+    docstring_blocks,
+    module_docstring,
+    module_file,
+    module_summary,
+    no_impl_reasons,
+    read_results,
+    read_zoo,
+    zoo_names_in,
 )
+from smatlas.site.markup import arxiv_url, authors_short, doi_url, esc, md_text, rel, safe_url
+from smatlas.site.render import markup, render
 
 SITE_NAME = "Small Models Atlas"
+SITE_DESCRIPTION = "A curated, verified and runnable map of research on small models in the LLM era"
 KIND_TITLES = {"conference": "Conference", "journal": "Journal", "workshop": "Workshop", "preprint": "Preprint"}
 RELATION_OUT = {"builds-on": "Builds on", "compares-with": "Compares with", "extends": "Extends"}
 RELATION_IN = {"builds-on": "Built on by", "compares-with": "Compared with by", "extends": "Extended by"}
 RELATED_LIMIT = 8
 NEWEST_HOME = 10
 NEWEST_PAGE = 50
+LANDMARKS_HOME = 12
 TAG_TABLE_LIMIT = 500  # rows on one tag page; beyond that the tag page points to node tables filtered by tag
 PAPERS_INDEX_LIMIT = 1000
+TITLE_MAX = 50  # an implementation title taken from its docstring is at most this long
 YEARS_SHOWN = 12  # the statistics show this many recent years; older papers share one bar
-EXCLUDE = "{ data-search-exclude }"
+# Words that a title prefix or a code repository may be named but that are not a method's name.
+NOT_NAMES = {
+    "code", "main", "src", "master", "tree", "llm", "llms", "model", "models", "survey", "overview", "paper",
+    "less", "love", "lion", "interpret", "chill", "apricot", "luna", "comet", "mods", "lmops", "deepspeed",
+    "chatgpt", "gpt-3", "gpt-4", "llm-based", "transformers", "research", "google-research",
+}  # fmt: skip
 
 
 def node_url(node_id: str) -> str:
@@ -60,13 +75,25 @@ def tag_url(tag_id: str) -> str:
     return f"tags/{tag_id}/"
 
 
+def impl_url(impl: str) -> str:
+    return f"implementations/{impl}/"
+
+
 def node_bib(node_id: str) -> str:
     return f"downloads/nodes/{node_id}.bib"
 
 
+def tag_bib(tag_id: str) -> str:
+    return f"downloads/tags/{tag_id}.bib"
+
+
 class Frag(str):
-    """HTML that the search index must not see and Markdown need not parse: `assemble` moves it to
-    the page's appendix and leaves a slot comment in its place (filled by `hooks.py`)."""
+    """HTML that Markdown need not parse: `assemble` moves it to the page's appendix and leaves a
+    slot comment in its place (filled by `hooks.py`)."""
+
+
+class Head(str):
+    """HTML for the page's <head> (its meta tags): `assemble` appends it as the `head` fragment."""
 
 
 FRAGMENTS_MARK = "<!-- atlas-fragments -->"
@@ -78,9 +105,12 @@ def assemble(parts: list[str]) -> str:
     Fragments cannot forge these markers: every YAML string in them is escaped (`<` is `&lt;`)."""
     body, appendix = [], []
     for part in parts:
-        if isinstance(part, Frag):
-            appendix.append(f"<!--atlas:{len(appendix) + 1}-->\n{part}")
-            body += [f"<!--atlas:{len(appendix)}-->", ""]
+        if isinstance(part, Head):
+            appendix.append(f"<!--atlas:head-->\n{part}")
+        elif isinstance(part, Frag):
+            number = sum(1 for a in appendix if not a.startswith("<!--atlas:head")) + 1
+            appendix.append(f"<!--atlas:{number}-->\n{part}")
+            body += [f"<!--atlas:{number}-->", ""]
         else:
             body.append(part)
     text = "\n".join(body).rstrip("\n") + "\n"
@@ -90,28 +120,66 @@ def assemble(parts: list[str]) -> str:
 
 
 def front(*hide: str, template: str | None = None, title: str | None = None) -> str:
-    """Front matter hiding parts of Material's layout (navigation, toc), optionally naming a template.
+    """Front matter: the parts of Material's layout to hide, optionally a template and a title.
+    Every page stays out of Material's own search index: search has its own (search.py).
 
     A page whose title comes from YAML sets `title` to the escaped text: Material writes
     `page.title | striptags` into <title>, and striptags would undo the escaping, while it writes
     `page.meta.title` as it is."""
-    meta = f"template: {template}\n" if template else ""
-    meta += f"title: {json.dumps(esc(title))}\n" if title is not None else ""
-    return "---\n" + meta + "hide:\n" + "".join(f"  - {h}\n" for h in hide) + "---\n\n"
+    lines = [f"template: {template}"] if template else []
+    if title is not None:
+        lines.append(f"title: {json.dumps(esc(title))}")
+    lines += ["search:", "  exclude: true"]
+    if hide:
+        lines += ["hide:", *(f"  - {h}" for h in hide)]
+    return "---\n" + "\n".join(lines) + "\n---\n\n"
 
 
-def figure(svg_markup: str, caption: str) -> Frag:
-    return Frag(f'<figure class="atlas-figure">{svg_markup}<figcaption>{esc(caption)}</figcaption></figure>')
+def page(title: str, body: str, *hide: str, template: str | None = None, meta=None, yaml_title: bool = False) -> str:
+    """A whole page: front matter, the Markdown title, the rendered body as one fragment, and its
+    meta tags ([attribute, name, content] triples, templates/head.html) for the <head>."""
+    top = front(*hide, template=template, title=title if yaml_title else None)
+    parts = [top + f"# {md_text(title)}", "", Frag(body)]
+    if meta:
+        parts.append(Head(render("head.html", "", meta=meta)))
+    return assemble(parts)
 
 
-def section(anchor: str, title: str) -> str:
-    """A section heading written as HTML (inside fragments), with its permalink."""
-    return f'<h2 id="{anchor}">{title}<a class="headerlink" href="#{anchor}" title="Permanent link">&para;</a></h2>'
+def link_names(text: str, names: dict[str, str]) -> list[tuple[str, str | None]]:
+    """Split `text` into (text, target) segments, where a target is the URL of a paper whose name
+    (`names`: lower-case name -> URL) the text mentions; each name is linked once."""
+    if not names:
+        return [(text, None)]
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![\w-])", re.I
+    )
+    out: list[tuple[str, str | None]] = []
+    done: set[str] = set()
+    last = 0
+    for match in pattern.finditer(text):
+        name = match.group(1)
+        key = name.lower()
+        if key in done or name == name.lower():  # a name is written with a capital: "Wanda", not "wanda"
+            continue
+        done.add(key)
+        out += [(text[last : match.start()], None), (name, names[key])]
+        last = match.end()
+    out.append((text[last:], None))
+    return [(t, u) for t, u in out if t]
 
 
-def pre(text: str) -> str:
-    """Escaped text for a <pre> block: line breaks kept, everything else inert."""
-    return html.escape(text.replace("\r", ""), quote=True)
+def paper_names(paper: Paper) -> set[str]:
+    """The short names a paper goes by: a one-word title prefix ("MiniLLM: ...") and its code
+    repository's name (".../locuslab/wanda"), common words and organisations' names left out."""
+    names = set()
+    prefix, colon, _ = paper.title.partition(":")
+    if colon and " " not in prefix.strip() and len(prefix.strip()) >= 3:
+        names.add(prefix.strip())
+    if safe_url(paper.code):
+        segment = urlsplit(paper.code).path.rstrip("/").rsplit("/", 1)[-1]
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9]{3,}", segment):
+            names.add(segment)
+    return {n for n in names if n.lower() not in NOT_NAMES}
 
 
 @dataclass
@@ -120,6 +188,10 @@ class Atlas:
 
     kb: KnowledgeBase
     errors: list[UserError] = field(default_factory=list)
+
+    @cached_property
+    def config(self) -> SiteConfig:
+        return read_config(self.kb.root)
 
     @cached_property
     def no_impl(self) -> dict[str, str]:
@@ -134,19 +206,10 @@ class Atlas:
     def graph(self) -> nx.DiGraph:
         """The taxonomy tree as a networkx graph; node attributes title, count and description."""
         g = nx.DiGraph()
-        order: list[str] = []
-
-        def walk(node_id: str) -> None:
-            order.append(node_id)
-            for child in self.kb.children.get(node_id, []):
-                walk(child)
-
-        for root in self.kb.roots:
-            walk(root)
-        for node_id in order:
+        for node_id in self.tree_order:
             node = self.kb.nodes[node_id]
             g.add_node(node_id, title=node.title, description=node.description, count=self.counts[node_id])
-        for node_id in order:
+        for node_id in self.tree_order:
             parent = self.kb.nodes[node_id].parent
             if parent is not None and parent in self.kb.nodes:
                 g.add_edge(parent, node_id)
@@ -161,16 +224,29 @@ class Atlas:
         return sorted(self.kb.papers.values(), key=lambda p: (p.added, p.year, p.id), reverse=True)
 
     @cached_property
-    def results(self) -> dict[str, ImplResults]:
-        out: dict[str, ImplResults] = {}
+    def impl_ids(self) -> list[str]:
         wanted = {impl for node in self.kb.nodes.values() for impl in node.reference_impls}
         wanted |= {p.reference_impl for p in self.kb.papers.values() if p.reference_impl}
-        for impl in sorted(wanted):
+        return sorted(wanted)
+
+    @cached_property
+    def results(self) -> dict[str, ImplResults]:
+        out: dict[str, ImplResults] = {}
+        for impl in self.impl_ids:
             found, errors = read_results(self.kb.root, impl)
             self.errors.extend(errors)
             if found is not None:
                 out[impl] = found
         return out
+
+    @cached_property
+    def zoo(self) -> Zoo | None:
+        return read_zoo(self.kb.root)
+
+    @cached_property
+    def impl_pages(self) -> list[str]:
+        """The implementations that get a page: those with a source file or results."""
+        return [i for i in self.impl_ids if i in self.results or (self.kb.root / module_file(i)).is_file()]
 
     @cached_property
     def impl_nodes(self) -> dict[str, list[str]]:
@@ -181,13 +257,38 @@ class Atlas:
         return out
 
     @cached_property
+    def findings(self) -> tuple[int, int]:
+        """(findings that reproduce, all findings) over every implementation's results."""
+        claims = [c for r in self.results.values() for c in r.claims]
+        return sum(c.verdict == "reproduces" for c in claims), len(claims)
+
+    @cached_property
     def bibtex_entries(self) -> dict[str, str]:
         """Each paper's BibTeX entry, rendered once per build (paper pages and .bib files share it)."""
         return {pid: bibtex.to_bibtex(p) for pid, p in self.kb.papers.items()}
 
     @cached_property
-    def tag_sets(self) -> dict[str, frozenset[str]]:
-        return {pid: frozenset(p.tags) for pid, p in self.kb.papers.items()}
+    def citation_keys(self) -> dict[str, str]:
+        return {pid: bibtex.citation_key(p) for pid, p in self.kb.papers.items()}
+
+    @cached_property
+    def tag_masks(self) -> dict[str, int]:
+        """Each paper's tags as the bits of an int, so that counting shared tags is one `&`."""
+        bit = {tag: 1 << i for i, tag in enumerate(sorted({t for p in self.kb.papers.values() for t in p.tags}))}
+        return {pid: sum(bit[t] for t in set(p.tags)) for pid, p in self.kb.papers.items()}
+
+    @cached_property
+    def years(self) -> dict[str, int]:
+        return {pid: p.year for pid, p in self.kb.papers.items()}
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Lower-case short name -> paper URL, for names that belong to exactly one paper."""
+        owners: dict[str, set[str]] = {}
+        for p in self.kb.papers.values():
+            for name in paper_names(p):
+                owners.setdefault(name.lower(), set()).add(p.id)
+        return {name: paper_url(next(iter(ids))) for name, ids in owners.items() if len(ids) == 1}
 
     def related(self, paper: Paper, limit: int = RELATED_LIMIT) -> list[Paper]:
         """Papers sharing the most taxonomy nodes, then tags, then the closest year."""
@@ -195,425 +296,437 @@ class Atlas:
         for node in paper.taxonomy:
             shared.update(self.kb.papers_by_node.get(node, ()))
         shared.pop(paper.id, None)
-        tags = self.tag_sets[paper.id]
-        papers = self.kb.papers
+        mask, masks, years, year = self.tag_masks[paper.id], self.tag_masks, self.years, paper.year
 
         def key(pid: str):
-            return (-shared[pid], -len(tags & self.tag_sets[pid]), abs(papers[pid].year - paper.year), pid)
+            return (-shared[pid], -(mask & masks[pid]).bit_count(), abs(years[pid] - year), pid)
 
-        return [papers[pid] for pid in heapq.nsmallest(limit, shared, key=key)]
+        return [self.kb.papers[pid] for pid in heapq.nsmallest(limit, shared, key=key)]
 
-    # ---- shared pieces -------------------------------------------------------------------------
-    def node_link(self, here: str, node_id: str) -> str:
-        return f'<a href="{rel(here, node_url(node_id))}">{esc(self.kb.nodes[node_id].title)}</a>'
+    # ---- plain data for the templates ----------------------------------------------------------
+    def paper_item(self, p: Paper) -> dict:
+        return {
+            "url": paper_url(p.id),
+            "title": p.title,
+            "authors": authors_short(p.authors),
+            "venue": p.venue.name,
+            "year": p.year,
+            "added": p.added.isoformat(),
+            "landmark": p.landmark or "",
+        }
 
-    def tag_link(self, here: str, tag_id: str, cls: str = "atlas-tag") -> str:
-        return f'<a class="{cls}" href="{rel(here, tag_url(tag_id))}">{esc(self.kb.tags[tag_id].title)}</a>'
+    def landmarks(self, papers) -> list[dict]:
+        return [self.paper_item(p) for p in sorted(papers, key=lambda p: (p.year, p.title.lower())) if p.landmark]
 
-    def paper_link(self, here: str, paper: Paper) -> str:
-        return f'<a href="{rel(here, paper_url(paper.id))}">{esc(paper.title)}</a>'
+    def tag_item(self, tag_id: str) -> dict:
+        return {"id": tag_id, "title": self.kb.tags[tag_id].title}
 
-    def paper_item(self, here: str, paper: Paper, with_added: bool = False) -> str:
-        added = f' <span class="atlas-muted">added {paper.added.isoformat()}</span>' if with_added else ""
-        return (
-            f"<li>{self.paper_link(here, paper)} "
-            f'<span class="atlas-muted">{esc(authors_short(paper.authors))} · {esc(paper.venue.name)} {paper.year}</span>'
-            f"{added}</li>"
-        )
+    @cached_property
+    def row_topics(self) -> dict[str, str]:
+        """Each paper's nodes and their ancestors, space-separated (the table's topic filter)."""
+        out = {}
+        for pid, p in self.kb.papers.items():
+            nodes: dict[str, None] = {}
+            for n in p.taxonomy:
+                if n in self.kb.nodes:
+                    nodes.update(dict.fromkeys(self.kb.ancestors(n)))
+                    nodes[n] = None
+            out[pid] = " ".join(nodes)
+        return out
 
-    def papers_table(self, here: str, papers: list[Paper]) -> str:
-        """The sortable, filterable table of papers (behaviour in site/assets/atlas.js)."""
+    def table(self, papers: list[Paper], bib: str, bib_name: str, topics: bool = False) -> dict:
+        """The rows and filter options of a papers table (macros.html: papers_table)."""
         years = [p.year for p in papers] or [dt.date.today().year]
-        kinds = sorted({p.venue.kind for p in papers})
-        tags = sorted({t for p in papers for t in p.tags}, key=lambda t: self.kb.tags[t].title.lower())
-        kind_opts = "".join(f'<option value="{k}">{KIND_TITLES[k]}</option>' for k in kinds)
-        tag_opts = "".join(f'<option value="{esc(t)}">{esc(self.kb.tags[t].title)}</option>' for t in tags)
-        lo, hi = min(years), max(years)
-        out = [
-            '<div class="atlas-papers" data-atlas-papers data-search-exclude>',
-            '<form class="atlas-filters" hidden>',
-            '<label>Search <input type="search" name="q" placeholder="title, author, venue"></label>',
-            f'<label>Years <input type="number" name="from" min="{lo}" max="{hi}" value="{lo}" aria-label="from year">',
-            f' to <input type="number" name="to" min="{lo}" max="{hi}" value="{hi}" aria-label="to year"></label>',
-            f'<label>Venue <select name="kind"><option value="">any</option>{kind_opts}</select></label>',
-            '<label>Code <select name="code"><option value="">any</option>'
-            '<option value="yes">with code</option><option value="no">without code</option></select></label>',
-            f'<label>Tag <select name="tag"><option value="">any</option>{tag_opts}</select></label>',
-            '<button type="reset" class="md-button">Reset</button>',
-            f'<output class="atlas-count" aria-live="polite">{len(papers)} papers</output>',
-            "</form>",
-            "<table>",
-            '<thead><tr><th data-sort="text">Title</th><th data-sort="text">Authors</th>'
-            '<th data-sort="num">Year</th><th data-sort="text">Venue</th><th data-sort="text">Code</th>'
-            "<th>Tags</th></tr></thead>",
-            "<tbody>",
+        tag_ids = sorted({t for p in papers for t in p.tags}, key=lambda t: self.kb.tags[t].title.lower())
+        depth = {n: len(self.kb.ancestors(n)) for n in self.kb.nodes}
+        rows = [
+            {
+                "url": paper_url(p.id),
+                "title": p.title,
+                "authors": authors_short(p.authors, 2),
+                "year": p.year,
+                "venue": p.venue.name,
+                "kind": p.venue.kind,
+                "code": safe_url(p.code),
+                "tags": [self.tag_item(t) for t in p.tags],
+                "tag_ids": " ".join(p.tags),
+                "topics": self.row_topics[p.id],
+                "key": self.citation_keys[p.id],
+                "models": " ".join((p.models.small + p.models.large) if p.models else []),
+                "landmark": bool(p.landmark),
+            }
+            for p in papers
         ]
-        for p in papers:
-            code = ext_link(p.code, "code") if safe_url(p.code) else ""
-            tag_cells = " ".join(self.tag_link(here, t) for t in p.tags)
-            out.append(
-                f'<tr data-year="{p.year}" data-kind="{p.venue.kind}" data-code="{"yes" if safe_url(p.code) else "no"}" '
-                f'data-tags="{esc(" ".join(p.tags))}">'
-                f"<td>{self.paper_link(here, p)}</td><td>{esc(authors_short(p.authors, 2))}</td><td>{p.year}</td>"
-                f'<td>{esc(p.venue.name)}</td><td>{code}</td><td class="atlas-tags">{tag_cells}</td></tr>'
-            )
-        out += ["</tbody>", "</table>", "</div>"]
-        return "\n".join(out)
+        present = {n for p in papers for n in self.row_topics[p.id].split()}
+        return {
+            "rows": rows,
+            "lo": min(years),
+            "hi": max(years),
+            "kinds": [(k, KIND_TITLES[k]) for k in KIND_TITLES if any(p.venue.kind == k for p in papers)],
+            "tags": [(t, self.kb.tags[t].title) for t in tag_ids],
+            "topics": [(n, self.kb.nodes[n].title, depth[n]) for n in self.tree_order if n in present]
+            if topics
+            else [],
+            "bib": bib,
+            "bib_name": bib_name,
+        }
+
+    def meta(self, here: str, title: str, description: str, kind: str = "website", extra=()) -> list:
+        """OpenGraph tags (and any `extra` tags) for a page."""
+        tags = [
+            ["property", "og:site_name", SITE_NAME],
+            ["property", "og:title", title],
+            ["property", "og:description", " ".join(description.split())[:300]],
+            ["property", "og:type", kind],
+        ]
+        if self.config.site_base:
+            tags.append(["property", "og:url", self.config.absolute(here)])
+        return tags + list(extra)
 
     # ---- pages ---------------------------------------------------------------------------------
     def home(self) -> str:
-        here = ""
         kb = self.kb
         with_code = sum(1 for p in kb.papers.values() if safe_url(p.code))
-        impls = len(self.results)
         share = f"{with_code / len(kb.papers):.0%}" if kb.papers else "0%"
+        reproduced, findings = self.findings
         counts = [
             (len(kb.papers), "papers", "papers/"),
             (len(kb.nodes), "topics", "nodes/"),
             (len(kb.tags), "tags", "tags/"),
             (share, "with code", "stats/"),
-            (impls, "reference implementations", "nodes/"),
+            (len(self.impl_pages), "reference implementations", "implementations/"),
         ]
-        newest = "\n".join(self.paper_item(here, p) for p in self.newest[:NEWEST_HOME])
-        return front("navigation", "toc") + assemble(
-            [
-                f"# {SITE_NAME}",
-                "",
-                '<p class="atlas-lead">A curated, verified and runnable map of research on <strong>the role of small '
-                "models in the era of large language models</strong>. It follows the taxonomy of Chen and Varoquaux "
-                "(arXiv 2409.06857): <em>collaboration</em>, where small models make large ones cheaper, better "
-                "supervised and better informed, and large models teach small ones; and <em>competition</em>, where "
-                "a small model is simply the better choice. Every paper is checked against a public record and "
-                "summarised in our own words.</p>",
-                "",
-                '<div class="atlas-counts">'
-                + "".join(
-                    f'<a href="{rel(here, url)}"><strong>{value}</strong><span>{label}</span></a>'
-                    for value, label, url in counts
-                )
-                + "</div>",
-                "",
-                f"## The taxonomy {EXCLUDE}",
-                "",
-                '<p class="atlas-muted">Each box is a topic with its number of papers (its subtree included); '
-                "click one to open it.</p>",
-                "",
-                Frag(
-                    f'<div class="atlas-diagram">{svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))}</div>'
-                ),
-                "",
-                f"## Newest additions {EXCLUDE}",
-                "",
-                Frag(f'<ul class="atlas-list">\n{newest}\n</ul>'),
-                "",
-                f'<p><a href="{rel(here, "new/")}">All recent additions</a> · '
-                f'<a href="{rel(here, "feed.xml")}">Atom feed</a></p>',
-                "",
-            ]
-        )
+        if findings:
+            counts.append((f"{reproduced} of {findings}", "paper findings reproduce at tiny scale", "implementations/"))
+        landmarks = [p for p in kb.papers.values() if p.landmark]
+        data = {
+            "counts": counts,
+            "repo_url": self.config.repo_url,
+            "diagram": markup(svg.tree_diagram(self.graph, lambda n: rel("", node_url(n)))),
+            "landmarks": self.landmarks(landmarks)[:LANDMARKS_HOME],
+            "newest": [self.paper_item(p) for p in self.newest[:NEWEST_HOME]],
+        }
+        body = render("home.html", "", h=data)
+        return page(SITE_NAME, body, "navigation", "toc", meta=self.meta("", SITE_NAME, SITE_DESCRIPTION))
+
+    def node_tree(self, node_id: str) -> dict:
+        node = self.kb.nodes[node_id]
+        return {
+            "url": node_url(node_id),
+            "title": node.title,
+            "count": self.counts[node_id],
+            "description": link_names(node.description, self.names),
+            "children": [self.node_tree(k) for k in self.kb.children.get(node_id, [])],
+        }
 
     def nodes_index(self) -> str:
         here = "nodes/"
-        lines = []
-
-        def walk(node_id: str, depth: int) -> None:
-            node = self.kb.nodes[node_id]
-            lines.append(
-                f'<li>{self.node_link(here, node_id)} <span class="atlas-muted">({self.counts[node_id]})</span>'
-                f'<br><span class="atlas-desc">{esc(node.description)}</span>'
-            )
-            kids = self.kb.children.get(node_id, [])
-            if kids:
-                lines.append("<ul>")
-                for k in kids:
-                    walk(k, depth + 1)
-                lines.append("</ul>")
-            lines.append("</li>")
-
-        for root in self.kb.roots:
-            walk(root, 0)
-        return front("toc") + assemble(
-            [
-                "# Taxonomy",
-                "",
-                "<p>The atlas follows the survey's tree: small and large models either <em>collaborate</em> or "
-                "<em>compete</em>. A topic's count includes the papers of its sub-topics.</p>",
-                "",
-                Frag(
-                    f'<div class="atlas-diagram">{svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))}</div>'
-                ),
-                "",
-                f"## All topics {EXCLUDE}",
-                "",
-                Frag("\n".join(['<ul class="atlas-tree-list">', *lines, "</ul>"])),
-                "",
-            ]
+        body = render(
+            "nodes_index.html",
+            here,
+            diagram=markup(svg.tree_diagram(self.graph, lambda n: rel(here, node_url(n)))),
+            tree=[self.node_tree(r) for r in self.kb.roots],
         )
+        return page("Taxonomy", body, "toc", meta=self.meta(here, "Taxonomy", "The topics of the atlas"))
 
-    def impl_card(self, here: str, impl: str) -> str:
+    def impl_summary(self, impl: str) -> dict:
         found = self.results.get(impl)
-        if found is None:
-            return (
-                f'<div class="atlas-card"><p><strong>{esc(impl)}</strong>: this reference implementation has no '
-                f"committed results yet. Run it with <code>smatlas run {esc(impl)}</code>.</p></div>"
-            )
-        out = [
-            '<div class="atlas-card">',
-            f'<p class="atlas-card-title">Reference implementation <code>{esc(impl)}</code></p>',
-        ]
-        if found.shows:
-            out.append(f"<p>{esc(found.shows)}</p>")
-        if found.claims:
-            held = sum(c.holds for c in found.claims)
-            out.append(f"<p><strong>Claims checked</strong>: {held} of {len(found.claims)} hold.</p>")
-            out.append(
-                "<table><thead><tr><th>Claim</th><th>Measured</th><th>Compared with</th><th>Holds</th></tr></thead><tbody>"
-            )
-            for c in found.claims:
-                mark = '<span class="atlas-yes">yes</span>' if c.holds else '<span class="atlas-no">no</span>'
-                out.append(f"<tr><td>{esc(c.claim)}</td><td>{c.lhs:.4g}</td><td>{c.rhs:.4g}</td><td>{mark}</td></tr>")
-            out.append("</tbody></table>")
-        if found.metrics:
-            out.append(
-                "<details><summary>Measured numbers</summary><table><thead><tr><th>Metric</th><th>Value</th></tr></thead><tbody>"
-            )
-            for name, value in found.metrics.items():
-                out.append(f"<tr><td><code>{esc(name)}</code></td><td>{value:.4g}</td></tr>")
-            out.append("</tbody></table></details>")
-        for s in found.series:
-            out.append(f'<figure class="atlas-figure">{svg.line_chart(s.lines, s.title, s.xlabel, s.ylabel)}')
-            out.append(f"<figcaption>{esc(s.title)}</figcaption></figure>")
-        versions = ", ".join(f"{esc(k)} {esc(v)}" for k, v in found.versions.items())
-        took = f" in {found.seconds:.0f} s" if found.seconds is not None else ""
-        out.append(
-            f'<p class="atlas-muted">Numbers from <code>{esc(found.path)}</code>, measured on a CPU{took}'
-            f"{' with ' + versions if versions else ''}. Reproduce them:</p>"
-        )
-        out.append(f"<pre><code>smatlas run {esc(impl)}</code></pre>")
-        out.append("</div>")
-        return "\n".join(out)
+        doc_title = module_summary(self.kb.root, impl).split(":")[0].strip().rstrip(".")
+        if len(doc_title) > TITLE_MAX:  # a sentence, not a name: the id reads better in the nav
+            doc_title = impl.replace("-", " ").capitalize()
+        title = (found.title if found and found.title else "") or doc_title or impl
+        return {
+            "id": impl,
+            "url": impl_url(impl) if impl in self.impl_pages else None,
+            "title": title,
+            "shows": found.shows if found else module_summary(self.kb.root, impl),
+            "findings": len(found.claims) if found else 0,
+            "reproduced": found.reproduced if found else 0,
+            "nodes": [{"url": node_url(n), "title": self.kb.nodes[n].title} for n in self.impl_nodes.get(impl, [])],
+        }
 
     def node_page(self, node_id: str) -> str:
         here = node_url(node_id)
         kb = self.kb
         node = kb.nodes[node_id]
         papers = kb.papers_in(node_id)
-        trail = " › ".join(self.node_link(here, a) for a in kb.ancestors(node_id))
-        out = [front("toc", title=node.title) + f"# {md_text(node.title)}", ""]
-        if trail:
-            out += [f'<p class="atlas-trail">{trail}</p>', ""]
-        out += [f'<p class="atlas-desc">{esc(node.description)}</p>', ""]
-        if node.survey_section:
-            out += [f'<p class="atlas-muted">Survey section: {esc(node.survey_section)}</p>', ""]
         kids = kb.children.get(node_id, [])
-        if kids:
-            items = [
-                f'<li>{self.node_link(here, k)} <span class="atlas-muted">({self.counts[k]} papers)</span>'
-                f' – <span class="atlas-desc">{esc(kb.nodes[k].description)}</span></li>'
+        data = {
+            "trail": [{"url": node_url(a), "title": kb.nodes[a].title} for a in kb.ancestors(node_id)],
+            "description": link_names(node.description, self.names),
+            "survey_section": node.survey_section or "",
+            "landmarks": self.landmarks(papers),
+            "table": self.table(papers, node_bib(node_id), f"{node_id}.bib"),
+            "impls": [self.impl_summary(i) for i in node.reference_impls],
+            "no_impl": self.no_impl.get(node_id, ""),
+            "children": [
+                {
+                    "url": node_url(k),
+                    "title": kb.nodes[k].title,
+                    "count": self.counts[k],
+                    "description": link_names(kb.nodes[k].description, self.names),
+                }
                 for k in kids
-            ]
-            out += [f"## Sub-topics {EXCLUDE}", "", Frag("\n".join(['<ul class="atlas-list">', *items, "</ul>"])), ""]
-        out += [f"## Reference implementation {EXCLUDE}", ""]
-        if node.reference_impls:
-            out += [Frag(self.impl_card(here, impl)) for impl in node.reference_impls]
-        elif node_id in self.no_impl:
-            out.append(f'<p class="atlas-muted">No reference implementation: {esc(self.no_impl[node_id])}</p>')
-        else:
-            out.append('<p class="atlas-muted">No reference implementation for this topic yet.</p>')
-        out += ["", "## Papers { #papers data-search-exclude }", ""]
-        scope = " (sub-topics included)" if kids else ""
-        out.append(
-            f"<p>{len(papers)} papers{scope}. "
-            f'<a class="atlas-download" href="{rel(here, node_bib(node_id))}" download>Download their BibTeX</a></p>'
-        )
-        out += ["", Frag(self.papers_table(here, papers)), ""]
-        return assemble(out)
+            ],
+        }
+        body = render("node.html", here, n=data)
+        return page(node.title, body, "toc", yaml_title=True, meta=self.meta(here, node.title, node.description))
 
-    def paper_page(self, paper: Paper) -> str:
-        here = paper_url(paper.id)
-        kb = self.kb
-        kind = KIND_TITLES[paper.venue.kind]
-        out = [
-            front("navigation", "toc", template="paper.html", title=paper.title) + f"# {md_text(paper.title)}",
-            "",
-            self.authors_block(paper.authors),
-            f'<p class="atlas-venue">{esc(paper.venue.name)} {paper.year} · {kind}</p>',
-            "",
-        ]
-        # Everything below the authors is one fragment with plain <h2>s: no Markdown, TOC or index
-        # work for it, which keeps 10,000 paper pages cheap to render.
-        body = [section("summary", "Summary"), f"<p>{esc(paper.summary)}</p>", section("details", "Details")]
+    def paper_links(self, paper: Paper) -> list[tuple[str, str]]:
+        """(label, URL) of the paper's abstract page, PDF, DOI, code, weights and scholarly search pages."""
         links = []
         if paper.arxiv:
-            links.append(ext_link(arxiv_url(paper.arxiv), f"arXiv {paper.arxiv}"))
+            links += [
+                ("Abstract", arxiv_url(paper.arxiv)),
+                ("PDF", f"https://arxiv.org/pdf/{quote(paper.arxiv, safe='/.')}"),
+            ]
+        elif safe_url(paper.url):
+            links.append(("Abstract", paper.url))
         if paper.doi:
-            links.append(ext_link(doi_url(paper.doi), f"DOI {paper.doi}"))
-        if safe_url(paper.url):
-            links.append(ext_link(paper.url, "Web page"))
+            links.append((f"DOI {paper.doi}", doi_url(paper.doi)))
+        if paper.arxiv and safe_url(paper.url):
+            links.append(("Web page", paper.url))
         if safe_url(paper.code):
-            links.append(ext_link(paper.code, "Code"))
-        rows = [("Links", " · ".join(links) or "none")]
-        rows.append(("Venue", f"{esc(paper.venue.name)} ({kind.lower()}), {paper.year}"))
-        node_links = []
-        for n in paper.taxonomy:
-            trail = " › ".join(esc(kb.nodes[a].title) for a in kb.ancestors(n))
-            where = f' <span class="atlas-muted">in {trail}</span>' if trail else ""
-            node_links.append(self.node_link(here, n) + where)
-        rows.append(("Topics", "<br>".join(node_links)))
-        if paper.tags:
-            rows.append(("Tags", " ".join(self.tag_link(here, t) for t in paper.tags)))
-        if paper.models and paper.models.small:
-            rows.append(("Small models", esc(", ".join(paper.models.small))))
-        if paper.models and paper.models.large:
-            rows.append(("Large models", esc(", ".join(paper.models.large))))
-        if paper.reference_impl:
-            impl = paper.reference_impl
-            where = self.impl_nodes.get(impl, [])
-            target = (
-                f'<a href="{rel(here, node_url(where[0]))}#reference-implementation"><code>{esc(impl)}</code></a>'
-                if where
-                else f"<code>{esc(impl)}</code>"
-            )
-            rows.append(("Reference implementation", f"{target} (run <code>smatlas run {esc(impl)}</code>)"))
-        rows.append(("Added", paper.added.isoformat()))
-        rows.append(("Source", f"<code>{esc(kb.paths.get(paper.id, f'papers/{paper.id}.yaml'))}</code>"))
-        details = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        body.append(f'<table class="atlas-details"><tbody>{details}</tbody></table>')
+            links.append(("Code", paper.code))
+        if safe_url(paper.weights):
+            links.append(("Weights", paper.weights))
+        if paper.arxiv:
+            s2 = f"https://www.semanticscholar.org/arxiv/{quote(paper.arxiv, safe='/.')}"
+        else:
+            s2 = f"https://www.semanticscholar.org/search?q={quote_plus(paper.title)}"
+        links += [
+            ("Semantic Scholar", s2),
+            ("Google Scholar", f"https://scholar.google.com/scholar?q={quote_plus(chr(34) + paper.title + chr(34))}"),
+        ]
+        return [(label, href) for label, href in links if safe_url(href)]
 
+    def citation_meta(self, paper: Paper) -> list:
+        """Highwire Press tags, which Zotero and Google Scholar read."""
+        tags = [["name", "citation_title", paper.title]]
+        tags += [["name", "citation_author", a] for a in paper.authors]
+        tags.append(["name", "citation_publication_date", str(paper.year)])
+        venue = bibtex.venue_full_name(paper) or paper.venue.name
+        if paper.venue.kind == "journal":
+            tags.append(["name", "citation_journal_title", venue])
+        elif paper.venue.kind in ("conference", "workshop"):
+            tags.append(["name", "citation_conference_title", venue])
+        if paper.doi:
+            tags.append(["name", "citation_doi", paper.doi])
+        if paper.arxiv:
+            tags.append(["name", "citation_arxiv_id", paper.arxiv])
+            tags.append(["name", "citation_pdf_url", f"https://arxiv.org/pdf/{paper.arxiv}"])
+            tags.append(["name", "citation_abstract_html_url", arxiv_url(paper.arxiv)])
+        elif safe_url(paper.url):
+            tags.append(["name", "citation_abstract_html_url", paper.url])
+        return tags
+
+    def paper_data(self, paper: Paper) -> dict:
+        kb = self.kb
+        source = kb.paths.get(paper.id, f"papers/{paper.id}.yaml")
+        shown = 12
+        authors = paper.authors
+        folded = len(authors) > shown + 2
         relations = [(RELATION_OUT[r.type], r.paper) for r in paper.relations if r.paper in kb.papers]
         relations += [(RELATION_IN[t], src) for t, src in kb.cited_by.get(paper.id, []) if src in kb.papers]
         listed = {pid for _, pid in relations}
         related = [p for p in self.related(paper, RELATED_LIMIT + len(listed)) if p.id not in listed][:RELATED_LIMIT]
-        if relations or related:
-            body.append(section("related-papers", "Related papers"))
-            block = []
-            if relations:
-                block.append('<ul class="atlas-list atlas-relations">')
-                block += [
-                    f'<li><span class="atlas-rel">{label}</span> {self.paper_link(here, kb.papers[pid])} '
-                    f'<span class="atlas-muted">{kb.papers[pid].year}</span></li>'
-                    for label, pid in relations
-                ]
-                block.append("</ul>")
-            if related:
-                block += ['<p class="atlas-muted">Sharing a topic:</p>', '<ul class="atlas-list">']
-                block += [self.paper_item(here, p) for p in related]
-                block.append("</ul>")
-            body += block
-        body += [section("cite", "Cite"), self.citation_tabs(paper)]
-        return assemble([*out, Frag("\n".join(body))])
+        impl = None
+        if paper.reference_impl:
+            summary = self.impl_summary(paper.reference_impl)
+            impl = {"id": paper.reference_impl, "url": summary["url"], "title": summary["title"]}
+        return {
+            "authors": ", ".join(authors),
+            "authors_shown": ", ".join(authors[:shown]) if folded else "",
+            "authors_more": len(authors) - shown,
+            "authors_rest": ", ".join(authors[shown:]),
+            "venue": paper.venue.name,
+            "year": paper.year,
+            "kind": KIND_TITLES[paper.venue.kind],
+            "landmark": paper.landmark or "",
+            "links": self.paper_links(paper),
+            "summary": paper.summary,
+            "topics": [
+                {
+                    "url": node_url(n),
+                    "title": kb.nodes[n].title,
+                    "trail": " › ".join(kb.nodes[a].title for a in kb.ancestors(n)),
+                }
+                for n in paper.taxonomy
+                if n in kb.nodes
+            ],
+            "tags": [self.tag_item(t) for t in paper.tags if t in kb.tags],
+            "small_models": ", ".join(paper.models.small) if paper.models else "",
+            "large_models": ", ".join(paper.models.large) if paper.models else "",
+            "weights": safe_url(paper.weights),
+            "impl": impl,
+            "added": paper.added.isoformat(),
+            "source": source,
+            "source_url": self.config.source_url(source),
+            "edit_url": self.config.edit_url(source),
+            "report_url": self.config.correction_url(paper.id),
+            "relations": [(label, self.paper_item(kb.papers[pid])) for label, pid in relations],
+            "related": [self.paper_item(p) for p in related],
+            "citations": [
+                ("BibTeX", self.bibtex_entries[paper.id].strip()),
+                ("Plain text", bibtex.plain_citation(paper).strip()),
+            ],
+        }
 
-    @staticmethod
-    def authors_block(authors: list[str], shown: int = 12) -> str:
-        """All authors (they are searchable); past `shown`, the rest fold into a <details>."""
-        if len(authors) <= shown + 2:
-            return f'<p class="atlas-authors">{esc(", ".join(authors))}</p>'
-        rest = len(authors) - shown
-        return (
-            f'<details class="atlas-authors"><summary>{esc(", ".join(authors[:shown]))} '
-            f'<span class="atlas-muted">and {rest} more</span></summary>{esc(", ".join(authors[shown:]))}</details>'
-        )
+    def paper_page(self, paper: Paper) -> str:
+        here = paper_url(paper.id)
+        body = render("paper.html", here, p=self.paper_data(paper))
+        meta = self.meta(here, paper.title, paper.summary, "article", self.citation_meta(paper))
+        return page(paper.title, body, "navigation", "toc", template="paper.html", meta=meta, yaml_title=True)
 
-    def citation_tabs(self, paper: Paper) -> str:
-        """Material's content tabs (the markup pymdownx.tabbed writes), each holding a code block
-        that gets Material's copy button."""
-        tabs = [("BibTeX", self.bibtex_entries[paper.id].strip()), ("Plain text", bibtex.plain_citation(paper).strip())]
-        radios = "".join(
-            f'<input{" checked" if i == 1 else ""} id="__tabbed_1_{i}" name="__tabbed_1" type="radio">'
-            for i in range(1, len(tabs) + 1)
+    def impl_data(self, impl: str) -> dict:
+        kb = self.kb
+        found = self.results.get(impl)
+        summary = self.impl_summary(impl)
+        source = module_file(impl)
+        followed = [p for p in kb.papers.values() if p.reference_impl == impl]
+        if found:
+            followed += [kb.papers[c.paper] for c in found.claims if c.paper in kb.papers]
+        followed = sorted({p.id: p for p in followed}.values(), key=lambda p: (p.year, p.id))
+        data = {
+            "id": impl,
+            "nodes": summary["nodes"],
+            "rule": docstring_blocks(module_docstring(kb.root, impl)),
+            "papers": [self.paper_item(p) for p in followed],
+            "source": source,
+            "source_url": self.config.source_url(source),
+            "results_path": f"reference_impls/results/{impl}.json",
+            "has_results": found is not None,
+            "findings": [],
+            "reproduced": 0,
+            "seeds": [],
+            "checks": [],
+            "checks_holding": 0,
+            "plots": [],
+            "metrics": [],
+            "zoo": [],
+            "zoo_names": [],
+            "corpus": "",
+            "corpus_bytes": "",
+            "seconds": None,
+            "versions": "",
+        }
+        if found is None:
+            return data
+        findings = []
+        for c in found.claims:
+            paper = kb.papers.get(c.paper) if c.paper else None
+            item = dict(vars(c))
+            item["paper"] = (
+                {"url": paper_url(paper.id), "short": f"{paper.authors[0].split()[-1]} et al. {paper.year}"}
+                if paper
+                else None
+            )
+            findings.append(item)
+        data.update(
+            findings=findings,
+            reproduced=found.reproduced,
+            seeds=found.seeds,
+            checks=found.checks,
+            checks_holding=sum(c.holds for c in found.checks),
+            plots=[
+                (markup(svg.line_chart(s.lines, s.title, s.xlabel, s.ylabel, legend=found.label)), s.title)
+                for s in found.series
+            ],
+            metrics=[(found.label(k), k, v, found.metric_std.get(k)) for k, v in found.metrics.items()],
+            seconds=found.seconds,
+            versions=", ".join(f"{k} {v}" for k, v in found.versions.items()),
         )
-        labels = "".join(f'<label for="__tabbed_1_{i}">{name}</label>' for i, (name, _) in enumerate(tabs, 1))
-        blocks = "".join(
-            f'<div class="tabbed-block"><pre class="atlas-cite"><code>{pre(text)}</code></pre></div>'
-            for _, text in tabs
-        )
-        return (
-            f'<div class="tabbed-set tabbed-alternate" data-tabs="1:{len(tabs)}">{radios}'
-            f'<div class="tabbed-labels">{labels}</div><div class="tabbed-content">{blocks}</div></div>'
-        )
+        zoo = self.zoo
+        names = zoo_names_in(found.config, zoo.models if zoo else _zoo_like(found.config))
+        data["zoo_names"] = names
+        if zoo:
+            data["corpus"] = zoo.corpus_description
+            data["corpus_bytes"] = f"{zoo.corpus_bytes:,}" if zoo.corpus_bytes else ""
+            for name in names:
+                z = zoo.models[name]
+                shape = ", ".join(
+                    f"{v} {label}"
+                    for v, label in ((z.layers, "layers"), (z.d_model, "wide"), (z.heads, "heads"), (z.mlp, "MLP"))
+                    if v
+                )
+                training = ", ".join(
+                    f"{label} {v}"
+                    for label, v in (("steps", z.steps), ("batch", z.batch), ("sequence", z.seq_len), ("lr", z.lr))
+                    if v
+                )
+                data["zoo"].append(
+                    {
+                        "name": name,
+                        "params": f"{z.params:,}",
+                        "shape": shape,
+                        "training": training,
+                        "ppl": f"{z.heldout_ppl:.2f}" if z.heldout_ppl is not None else "",
+                    }
+                )
+        return data
+
+    def impl_page(self, impl: str) -> str:
+        here = impl_url(impl)
+        title = self.impl_summary(impl)["title"]
+        body = render("impl.html", here, i=self.impl_data(impl))
+        shows = self.impl_summary(impl)["shows"]
+        return page(title, body, "toc", yaml_title=True, meta=self.meta(here, title, shows or title))
+
+    def impls_index(self) -> str:
+        here = "implementations/"
+        reproduced, findings = self.findings
+        impls = [self.impl_summary(i) for i in self.impl_pages]
+        body = render("impls_index.html", here, impls=impls, reproduced=reproduced, findings=findings)
+        title = "Reference implementations"
+        return page(title, body, "toc", meta=self.meta(here, title, "Runnable reference implementations"))
 
     def tags_index(self) -> str:
         here = "tags/"
-        rows = [
-            f"<tr><td>{self.tag_link(here, tid, cls='')}</td><td>{len(self.kb.papers_by_tag.get(tid, []))}</td>"
-            f"<td>{esc(tag.description)}</td></tr>"
-            for tid, tag in sorted(self.kb.tags.items(), key=lambda kv: kv[1].title.lower())
+        tags = [
+            {
+                "url": tag_url(tid),
+                "title": t.title,
+                "count": len(self.kb.papers_by_tag.get(tid, [])),
+                "description": t.description,
+            }
+            for tid, t in sorted(self.kb.tags.items(), key=lambda kv: kv[1].title.lower())
         ]
-        table = ["<table><thead><tr><th>Tag</th><th>Papers</th><th>Meaning</th></tr></thead><tbody>", *rows]
-        return assemble(
-            [
-                "# Tags",
-                "",
-                "<p>A controlled vocabulary of what a paper contributes and what it is about.</p>",
-                "",
-                Frag("\n".join([*table, "</tbody></table>"])),
-            ]
+        return page(
+            "Tags", render("tags_index.html", here, tags=tags), meta=self.meta(here, "Tags", "The tags of the atlas")
+        )
+
+    def tag_papers(self, tag_id: str) -> list[Paper]:
+        kb = self.kb
+        return sorted(
+            (kb.papers[i] for i in kb.papers_by_tag.get(tag_id, [])), key=lambda p: (-p.year, p.title.lower(), p.id)
         )
 
     def tag_page(self, tag_id: str) -> str:
         here = tag_url(tag_id)
         kb = self.kb
         tag = kb.tags[tag_id]
-        papers = sorted(
-            (kb.papers[i] for i in kb.papers_by_tag.get(tag_id, [])), key=lambda p: (-p.year, p.title.lower(), p.id)
-        )
+        papers = self.tag_papers(tag_id)
         per_node = Counter(n for p in papers for n in p.taxonomy)
-        out = [
-            front("toc", title=tag.title) + f"# {md_text(tag.title)}",
-            "",
-            f'<p class="atlas-desc">{esc(tag.description)}</p>',
-            "",
-        ]
-        if per_node:
-            items = [
-                f'<li><a href="{rel(here, node_url(n))}?tag={esc(tag_id)}#papers">{esc(kb.nodes[n].title)}</a> '
-                f'<span class="atlas-muted">({per_node[n]})</span></li>'
+        data = {
+            "id": tag_id,
+            "description": tag.description,
+            "by_topic": [
+                {"url": node_url(n), "title": kb.nodes[n].title, "count": per_node[n]}
                 for n in self.tree_order
                 if per_node[n]
-            ]
-            out += [
-                f"## By topic {EXCLUDE}",
-                "",
-                Frag("\n".join(['<ul class="atlas-list atlas-columns">', *items, "</ul>"])),
-                "",
-            ]
-        out += ["## Papers { #papers data-search-exclude }", ""]
-        if len(papers) > TAG_TABLE_LIMIT:
-            out += [
-                f'<p class="atlas-muted">{len(papers)} papers carry this tag; the {TAG_TABLE_LIMIT} most recent are '
-                "listed here. Open a topic above to see all of its papers with this tag.</p>",
-                "",
-            ]
-            papers = papers[:TAG_TABLE_LIMIT]
-        else:
-            out += [f"<p>{len(papers)} papers.</p>", ""]
-        out += [Frag(self.papers_table(here, papers)), ""]
-        return assemble(out)
+            ],
+            "total": len(papers),
+            "table": self.table(papers[:TAG_TABLE_LIMIT], tag_bib(tag_id), f"{tag_id}.bib", topics=True),
+        }
+        body = render("tag.html", here, t=data)
+        return page(tag.title, body, "toc", yaml_title=True, meta=self.meta(here, tag.title, tag.description))
 
     def papers_index(self) -> str:
         here = "papers/"
         papers = sorted(self.kb.papers.values(), key=lambda p: (-p.year, p.title.lower(), p.id))
-        note = f"<p>{len(papers)} papers."
-        if len(papers) > PAPERS_INDEX_LIMIT:
-            note += (
-                f" The {PAPERS_INDEX_LIMIT} most recent are listed here; every paper is listed on its topics' pages."
-            )
-            papers = papers[:PAPERS_INDEX_LIMIT]
-        note += "</p>"
-        return front("toc") + assemble(
-            [
-                "# Papers",
-                "",
-                "<p>Every paper of the atlas, with its topics, tags and a summary in our own words. Use the search "
-                "box for titles and authors, or filter the table below.</p>",
-                "",
-                "## All papers { #papers data-search-exclude }",
-                "",
-                note,
-                "",
-                Frag(self.papers_table(here, papers)),
-            ]
-        )
+        table = self.table(papers[:PAPERS_INDEX_LIMIT], "downloads/atlas.bib", "atlas.bib", topics=True)
+        body = render("papers_index.html", here, total=len(papers), table=table)
+        return page("Papers", body, "toc", meta=self.meta(here, "Papers", "Every paper of the atlas"))
 
     def stats_page(self) -> str:
         kb = self.kb
@@ -638,11 +751,7 @@ class Atlas:
             "papers",
         )
         venues = Counter(p.venue.name for p in papers).most_common(15)
-        venue_chart = svg.horizontal_bars(venues, "The 15 most frequent venues")
         kinds = Counter(p.venue.kind for p in papers)
-        kind_chart = svg.horizontal_bars(
-            [(KIND_TITLES[k], kinds[k]) for k in KIND_TITLES if kinds[k]], "Papers per venue kind"
-        )
         code_rows = []
         for b in branches:
             members = [p for p in papers if any(kb.branch(n) == b for n in p.taxonomy if n in kb.nodes)]
@@ -650,40 +759,35 @@ class Atlas:
                 code_rows.append((kb.nodes[b].title, sum(1 for p in members if safe_url(p.code)) / len(members)))
         with_code = sum(1 for p in papers if safe_url(p.code))
         code_rows.append(("All papers", with_code / len(papers) if papers else 0.0))
-        code_chart = svg.horizontal_bars(code_rows, "Share of papers with code", fmt=lambda v: f"{v:.0%}", limit=1.0)
         in_bucket = Counter(bucket(p.year) for p in papers)
         coded = Counter(bucket(p.year) for p in papers if safe_url(p.code))
         code_years = [(f"{b} ({in_bucket[b]})", coded[b] / in_bucket[b]) for b in buckets if in_bucket[b]]
-        code_year_chart = svg.horizontal_bars(
-            code_years, "Share with code per year (papers in brackets)", fmt=lambda v: f"{v:.0%}", limit=1.0
-        )
-        return front("navigation") + assemble(
-            [
-                "# Statistics",
-                "",
-                f"<p>{len(papers)} papers in {len(kb.nodes)} topics, drawn when the site was built. "
-                "A paper placed in both branches counts in each.</p>",
-                "",
-                f"## Papers per year and branch {EXCLUDE}",
-                "",
-                figure(year_chart, "Papers per year; each colour is a branch of the taxonomy"),
-                "",
-                f"## Venues {EXCLUDE}",
-                "",
-                figure(venue_chart, "The 15 most frequent venues"),
-                "",
-                figure(kind_chart, "Papers per venue kind"),
-                "",
-                f"## Code availability {EXCLUDE}",
-                "",
-                f"<p>{with_code} of {len(papers)} papers link to their code.</p>",
-                "",
-                figure(code_chart, "Share of papers with code, per branch"),
-                "",
-                figure(code_year_chart, "Share of papers with code per year (number of papers in brackets)"),
-                "",
-            ]
-        )
+        percent = lambda v: f"{v:.0%}"  # noqa: E731
+        sections = [
+            ("papers-per-year-and-branch", "Papers per year and branch",
+             [(markup(year_chart), "Papers per year; each colour is a branch of the taxonomy")], ""),
+            ("venues", "Venues", [
+                (markup(svg.horizontal_bars(venues, "The 15 most frequent venues")), "The 15 most frequent venues"),
+                (markup(svg.horizontal_bars([(KIND_TITLES[k], kinds[k]) for k in KIND_TITLES if kinds[k]], "Papers per venue kind")),
+                 "Papers per venue kind"),
+            ], ""),
+            ("code-availability", "Code availability", [
+                (markup(svg.horizontal_bars(code_rows, "Share of papers with code", fmt=percent, limit=1.0)),
+                 "Share of papers with code, per branch"),
+                (markup(svg.horizontal_bars(code_years, "Share with code per year (papers in brackets)", fmt=percent, limit=1.0)),
+                 "Share of papers with code per year (number of papers in brackets)"),
+            ], f"{with_code} of {len(papers)} papers link to their code."),
+        ]  # fmt: skip
+        reproduced, findings = self.findings
+        data = {
+            "papers": len(papers),
+            "nodes": len(kb.nodes),
+            "reproduced": reproduced,
+            "findings": findings,
+            "sections": sections,
+        }
+        body = render("stats.html", "stats/", s=data)
+        return page("Statistics", body, "navigation", meta=self.meta("stats/", "Statistics", "The atlas in numbers"))
 
     def downloads_page(self, sizes: dict[str, int]) -> str:
         here = "downloads/"
@@ -697,63 +801,25 @@ class Atlas:
             ("downloads/papers.csv", "one row per paper; list fields joined by semicolons"),
             ("downloads/atlas.bib", "BibTeX for the whole atlas"),
             ("downloads/schema.json", "the JSON Schema of a paper file"),
+            ("downloads/CITATION.cff", "how to cite the atlas (Citation File Format)"),
             ("feed.xml", "an Atom feed of the newest additions"),
         ]
-        rows = [
-            f'<tr><td><a href="{rel(here, path)}" download>{path.rsplit("/", 1)[-1]}</a></td><td>{size(path)}</td>'
-            f"<td>{esc(what)}</td></tr>"
-            for path, what in files
-        ]
-        node_rows = [
-            f'<li><a href="{rel(here, node_bib(n))}" download>{n}.bib</a> – {esc(self.kb.nodes[n].title)} '
-            f'<span class="atlas-muted">({self.counts[n]})</span></li>'
+        rows = [(path, path.rsplit("/", 1)[-1], size(path), what) for path, what in files if path in sizes]
+        nodes = [
+            {"id": n, "bib": node_bib(n), "title": self.kb.nodes[n].title, "count": self.counts[n]}
             for n in self.tree_order
         ]
-        return front("navigation") + assemble(
-            [
-                "# Downloads",
-                "",
-                "<p>The atlas as data, regenerated from the YAML files on every build. The files are also in the "
-                "repository (<code>papers/*.yaml</code>).</p>",
-                "",
-                Frag(
-                    "\n".join(
-                        [
-                            "<table><thead><tr><th>File</th><th>Size</th><th>Contents</th></tr></thead><tbody>",
-                            *rows,
-                            "</tbody></table>",
-                        ]
-                    )
-                ),
-                "",
-                '<p class="atlas-muted">In the CSV, a cell that would start with <code>=</code>, <code>+</code>, '
-                "<code>-</code> or <code>@</code> is prefixed with <code>'</code> so that spreadsheets do not run it "
-                "as a formula.</p>",
-                "",
-                f"## BibTeX per topic {EXCLUDE}",
-                "",
-                "<p>Each file holds the papers of a topic and of its sub-topics.</p>",
-                "",
-                Frag("\n".join(['<ul class="atlas-list atlas-columns">', *node_rows, "</ul>"])),
-            ]
-        )
+        body = render("downloads.html", here, files=rows, nodes=nodes)
+        return page("Downloads", body, "navigation", meta=self.meta(here, "Downloads", "The atlas as data"))
 
     def whats_new(self) -> str:
         here = "new/"
-        out = [
-            front("navigation") + "# What's new",
-            "",
-            f"<p>The {NEWEST_PAGE} most recent additions to the atlas, newest first. "
-            f'Follow them with the <a href="{rel(here, "feed.xml")}">Atom feed</a>.</p>',
-            "",
-        ]
-        groups: dict[dt.date, list[Paper]] = {}
-        for p in self.newest[:NEWEST_PAGE]:
-            groups.setdefault(p.added, []).append(p)
-        for added, papers in groups.items():
-            items = "\n".join(self.paper_item(here, p) for p in papers)
-            out += [f"## {added.isoformat()} {EXCLUDE}", "", Frag(f'<ul class="atlas-list">\n{items}\n</ul>'), ""]
-        return assemble(out)
+        groups: dict[str, list[dict]] = {}
+        shown = self.newest[:NEWEST_PAGE]
+        for p in shown:
+            groups.setdefault(p.added.isoformat(), []).append(self.paper_item(p))
+        body = render("new.html", here, groups=list(groups.items()), shown=len(shown))
+        return page("What's new", body, "navigation", meta=self.meta(here, "What's new", "The newest additions"))
 
     def contribute(self) -> str:
         example = """\
@@ -779,31 +845,170 @@ summary: >-
   What the paper does and which role the small and the large model play, in your own words
   (80 to 700 characters).
 added: 2026-11-23"""
-        return front("navigation") + assemble(
-            [
-                "# Contribute",
-                "",
-                "The atlas lives in a Git repository as one YAML file per paper. To add a paper:",
-                "",
-                "1. Pick its id: the first author's family name, the year and the first significant title word, "
-                "in lower case (`sun2024simple`). The file is `papers/<id>.yaml`.",
-                "2. Fill in the fields of `papers/schema.json`. Check every fact (title, authors, year, venue, "
-                "arXiv id or DOI) against a public record of the paper.",
-                "3. Place it in one or more topics of `taxonomy/taxonomy.yaml` and give it tags from "
-                "`taxonomy/tags.yaml`.",
-                "4. Write the summary in your own words: what the paper does and the role small and large models "
-                "play in it.",
-                "5. Run `smatlas validate`; it prints every problem as `file:line:col`. Then open a pull request.",
-                "",
-                f"<pre><code>{pre(example)}</code></pre>",
-                "",
-                "Editors that understand `# yaml-language-server` comments (for example VS Code with the YAML "
-                "extension) check the file against the schema as you type.",
-                "",
-                "## Build the site locally",
-                "",
-                "<pre><code>make serve   # validate, build and serve at http://127.0.0.1:8000",
-                "make test    # lint and every test, browser tests included</code></pre>",
-                "",
-            ]
+        repo = self.config.repo_url
+        body = render(
+            "contribute.html",
+            "contribute/",
+            example=example,
+            repo_url=repo,
+            issues_url=f"{repo.rstrip('/')}/issues/new/choose" if repo else "",
         )
+        return page(
+            "Contribute", body, "navigation", meta=self.meta("contribute/", "Contribute", "Add or correct a paper")
+        )
+
+    @cached_property
+    def cff_text(self) -> str:
+        try:
+            return (self.kb.root / "CITATION.cff").read_text(encoding="utf-8")
+        except OSError:
+            from smatlas.site.config import PACKAGE_ROOT
+
+            try:
+                return (PACKAGE_ROOT / "CITATION.cff").read_text(encoding="utf-8")
+            except OSError:
+                return ""
+
+    def cite_page(self) -> str:
+        here = "cite/"
+        cff = yaml.safe_load(self.cff_text) if self.cff_text else {}
+        cff = cff if isinstance(cff, dict) else {}
+        data = {
+            "message": " ".join(str(cff.get("message") or "").split()),
+            "atlas_bibtex": atlas_bibtex(cff, self.config),
+            "cff": self.cff_text,
+            "cff_url": self.config.source_url("CITATION.cff"),
+            "survey_bibtex": "",
+            "survey_title": "",
+            "survey_url": "",
+            "licences": [],
+        }
+        survey = next(iter(cff.get("references") or []), None)
+        if isinstance(survey, dict):
+            arxiv = next(
+                (str(i.get("value", "")).removeprefix("arXiv:") for i in survey.get("identifiers") or []
+                 if "arxiv" in str(i.get("value", "")).lower()),
+                "",
+            )  # fmt: skip
+            paper = next((p for p in self.kb.papers.values() if arxiv and p.arxiv == arxiv), None)
+            data["survey_title"] = str(survey.get("title") or "")
+            if paper:
+                data["survey_bibtex"] = self.bibtex_entries[paper.id].strip()
+                data["survey_url"] = paper_url(paper.id)
+            else:
+                data["survey_bibtex"] = reference_bibtex(survey, arxiv)
+        for what, key in (
+            ("Code", self.config.code_license),
+            ("Content (papers, summaries, taxonomy)", self.config.content_license),
+        ):
+            if key:
+                name, href = self.config.licence(key)
+                data["licences"].append((what, name, href))
+        body = render("cite.html", here, c=data)
+        return page(
+            "Cite the atlas", body, "navigation", meta=self.meta(here, "Cite the atlas", "How to cite the atlas")
+        )
+
+    @cached_property
+    def search_records(self) -> dict[str, dict]:
+        """What the search index holds per page (search.py): papers, topics, tags, implementations."""
+        kb = self.kb
+        records = {}
+        for p in kb.papers.values():
+            records[paper_url(p.id)] = {
+                "title": p.title,
+                "names": " ".join(sorted(paper_names(p))),
+                "models": ", ".join((p.models.small + p.models.large) if p.models else []),
+                "authors": ", ".join(p.authors),
+                "text": p.summary,
+                "extra": " ".join(
+                    [p.venue.name, str(p.year)] + [kb.tags[t].title for t in p.tags if t in kb.tags]
+                    + [kb.nodes[n].title for n in p.taxonomy if n in kb.nodes]
+                ),
+                "line": f"{authors_short(p.authors)} · {p.venue.name} {p.year}",
+                "kind": "paper",
+            }  # fmt: skip
+        for nid, node in kb.nodes.items():
+            records[node_url(nid)] = {
+                "title": node.title, "names": "", "models": "", "authors": "", "text": node.description,
+                "extra": "", "line": f"Topic · {self.counts[nid]} papers", "kind": "topic",
+            }  # fmt: skip
+        for tid, tag in kb.tags.items():
+            records[tag_url(tid)] = {
+                "title": tag.title, "names": "", "models": "", "authors": "", "text": tag.description,
+                "extra": "", "line": f"Tag · {len(kb.papers_by_tag.get(tid, []))} papers", "kind": "tag",
+            }  # fmt: skip
+        for impl in self.impl_pages:
+            s = self.impl_summary(impl)
+            records[impl_url(impl)] = {
+                "title": s["title"], "names": impl, "models": "", "authors": "", "text": s["shows"],
+                "extra": "", "line": "Reference implementation", "kind": "implementation",
+            }  # fmt: skip
+        return records
+
+
+def _zoo_like(config: dict) -> set[str]:
+    """Without zoo.json: the config's strings that look like zoo model names."""
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, str) and re.fullmatch(r"zoo-[\w.]+", value):
+            found.add(value)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+
+    walk(config)
+    return found
+
+
+def _bib_value(text: str) -> str:
+    return bibtex.latex_escape(" ".join(str(text).split()))
+
+
+def atlas_bibtex(cff: dict, config: SiteConfig) -> str:
+    """The atlas's own BibTeX entry, from CITATION.cff."""
+    if not cff:
+        return ""
+    names = []
+    for a in cff.get("authors") or []:
+        if isinstance(a, dict) and a.get("name"):
+            names.append("{" + _bib_value(a["name"]) + "}")
+        elif isinstance(a, dict) and a.get("family-names"):
+            names.append(_bib_value(f"{a['family-names']}, {a.get('given-names', '')}".strip(", ")))
+    fields = [("title", "{" + _bib_value(cff.get("title", "")) + "}"), ("author", " and ".join(names))]
+    if cff.get("version"):
+        fields.append(("version", _bib_value(cff["version"])))
+    if cff.get("date-released"):
+        fields.append(("year", str(cff["date-released"])[:4]))
+    if config.repo_url:
+        fields.append(("howpublished", "\\url{" + config.repo_url + "}"))
+    if config.site_url:
+        fields.append(("url", config.site_url))
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
+    return f"@misc{{small_models_atlas,\n{body}\n}}"
+
+
+def reference_bibtex(ref: dict, arxiv: str) -> str:
+    """A BibTeX entry for a CITATION.cff reference (the survey) that is not an atlas paper."""
+    authors = " and ".join(
+        _bib_value(f"{a.get('family-names', '')}, {a.get('given-names', '')}".strip(", "))
+        for a in ref.get("authors") or []
+        if isinstance(a, dict)
+    )
+    first = next(iter(ref.get("authors") or []), {}) or {}
+    key = re.sub(r"[^a-z]", "", str(first.get("family-names", "ref")).lower()) + str(ref.get("year", ""))
+    fields = [
+        ("title", "{" + _bib_value(ref.get("title", "")) + "}"),
+        ("author", authors),
+        ("year", str(ref.get("year", ""))),
+    ]
+    if arxiv:
+        fields += [("eprint", arxiv), ("archivePrefix", "arXiv")]
+    if ref.get("url"):
+        fields.append(("url", str(ref["url"])))
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
+    return f"@misc{{{key},\n{body}\n}}"

@@ -22,8 +22,9 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi]."""
+def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round tick values covering [lo, hi]; with `integer`, whole numbers only (for counts such as
+    repeats or layers, where "1.5 repeats" means nothing)."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return [0.0, 1.0]
     if hi <= lo:
@@ -31,6 +32,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / max(count, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
     start = math.floor(lo / step) * step
     ticks = [round(start, 10)]
     while ticks[-1] < hi - step * 1e-9 and len(ticks) < 50:
@@ -52,14 +55,18 @@ def _svg_open(width: float, height: float, label: str, cls: str = "atlas-chart")
     )
 
 
-def _legend(names: Sequence[str], x: float, y: float) -> list[str]:
-    out, cursor = [], x
+def _legend(names: Sequence[str], x: float, y: float, width: float = 10_000) -> tuple[list[str], int]:
+    """Legend entries from (x, y), wrapped into rows of 18 px within `width`; returns them and the rows used."""
+    out, cursor, rows = [], x, 1
     for i, name in enumerate(names):
+        size = 14 + CHAR_WIDTH * len(name) + 16
+        if cursor > x and cursor + size - 16 > x + width:
+            cursor, y, rows = x, y + 18, rows + 1
         colour = PALETTE[i % len(PALETTE)]
         out.append(f'<rect x="{_num(cursor)}" y="{_num(y - 9)}" width="10" height="10" fill="{colour}"/>')
         out.append(f'<text x="{_num(cursor + 14)}" y="{_num(y)}">{esc(name)}</text>')
-        cursor += 14 + CHAR_WIDTH * len(name) + 16
-    return out
+        cursor += size
+    return out, rows
 
 
 def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[float]], label: str, ylabel: str) -> str:
@@ -76,7 +83,7 @@ def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[float]], 
     height = 260
     plot_h = height - upper - lower
     out = [_svg_open(width, height, label)]
-    out += _legend(names, left, 16)
+    out += _legend(names, left, 16)[0]
     for t in ticks:
         y = upper + plot_h * (1 - t / top)
         out.append(f'<line class="grid" x1="{left}" x2="{_num(width - right)}" y1="{_num(y)}" y2="{_num(y)}"/>')
@@ -132,20 +139,30 @@ def horizontal_bars(
     return "".join(out)
 
 
-def line_chart(lines: dict[str, tuple[list[float], list[float]]], label: str, xlabel: str, ylabel: str) -> str:
-    """A line plot with axes, ticks and a legend; non-finite points are skipped."""
+def line_chart(
+    lines: dict[str, tuple[list[float], list[float]]],
+    label: str,
+    xlabel: str,
+    ylabel: str,
+    legend: Callable[[str], str] = str,
+) -> str:
+    """A line plot with axes, ticks and a legend (`legend` maps a line's key to its label); non-finite
+    points are skipped. When every x is a whole number the x axis has whole-number ticks only."""
     points = {
-        name: [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(x) and math.isfinite(y)]
+        legend(name): [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(x) and math.isfinite(y)]
         for name, (xs, ys) in lines.items()
     }
     xs = [x for pts in points.values() for x, _ in pts] or [0.0, 1.0]
     ys = [y for pts in points.values() for _, y in pts] or [0.0, 1.0]
-    xt, yt = nice_ticks(min(xs), max(xs)), nice_ticks(min(ys), max(ys))
+    whole = all(x == int(x) for x in xs)
+    xt, yt = nice_ticks(min(xs), max(xs), integer=whole), nice_ticks(min(ys), max(ys))
     x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
     x1 = x1 if x1 > x0 else x0 + 1
     y1 = y1 if y1 > y0 else y0 + 1
-    width, height = 560, 300
-    left, right, upper, lower = 56, 16, 34, 44
+    width, left, right, lower = 560, 56, 16, 44
+    legend_items, legend_rows = _legend(list(points), left, 16, width - left - right)
+    upper = 16 + 18 * legend_rows
+    height = upper + 222 + lower
     pw, ph = width - left - right, height - upper - lower
 
     def px(x: float) -> float:
@@ -155,7 +172,7 @@ def line_chart(lines: dict[str, tuple[list[float], list[float]]], label: str, xl
         return upper + ph * (1 - (y - y0) / (y1 - y0))
 
     out = [_svg_open(width, height, label)]
-    out += _legend(list(points), left, 16)
+    out += legend_items
     for t in yt:
         out.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_num(py(t))}" y2="{_num(py(t))}"/>')
         out.append(f'<text class="tick" x="{left - 6}" y="{_num(py(t) + 4)}" text-anchor="end">{_fmt_tick(t)}</text>')
