@@ -406,7 +406,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
                             "kim2016sequence", m["seqkd_greedy_token_agreement"], ">", m["hinton_greedy_token_agreement"], "sequence-level KD", "logit KD"),
             Finding.compare("sequence-level KD keeps the student's held-out NLL on real text as low as cross-entropy training on the corpus does",
                             "kim2016sequence", m["seqkd_nll"], "<=", m["ce_nll"], "sequence-level KD", "cross-entropy",
-                            note="The student sees only the teacher's greedy text, which is far more repetitive than the corpus, so it forgets how real text continues; Kim and Rush score the task the teacher does (translation), not likelihood of other text."),
+                            note="The student trained only on the teacher's greedy continuations becomes far more certain than the others (its entropy on held-out text is well below the CE student's) and assigns real text low probability; Kim and Rush score the task the teacher was run on (translation), not the likelihood of other text."),
         ]  # fmt: skip
         checks = [
             Check.compare("bimodal toy: the reverse-KL fit has lower entropy than the forward-KL fit (mode seeking)", fits["reverse"], "<", fits["forward"]),

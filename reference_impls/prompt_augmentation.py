@@ -202,7 +202,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
                             m["large_with_plugin_accuracy"], ">", m["large_without_plugin_accuracy"], "large + plug-in", "large alone"),
             Finding.compare("the large model with the plug-in is more accurate than the plug-in alone", "xu2024small",
                             m["large_with_plugin_accuracy"], ">", m["small_plugin_accuracy"], "large + plug-in", "plug-in alone",
-                            note="The large model here reads its demonstrations by fine-tuning, not in context, and is itself weaker than the tuned plug-in; where it overrides the plug-in it is more often wrong than right (override accuracy)."),
+                            note="The large model here (zoo-180k) reads its demonstrations by fine-tuning, not in context, and is less accurate than the tuned plug-in on its own; where it overrides the plug-in it is wrong more often than right (override accuracy in the metrics)."),
         ]  # fmt: skip
         report(progress, 1.0, "done")
     return Result(
