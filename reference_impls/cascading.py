@@ -187,7 +187,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
                             acc, ">", m["test_random_mix_accuracy"], "cascade", "random mix, same cost"),
         ]  # fmt: skip
         checks = [
-            Check.compare("the setting: the large model is clearly more accurate on test (gap > 20 x its standard error)", acc_l - acc_s, ">", 20 * m["test_accuracy_large_stderr"]),
+            Check.compare("the setting: the large model is more accurate on test, by more than 3 standard errors of the paired difference", acc_l - acc_s, ">", 3 * m["test_gap_stderr"]),
             Check.compare("cost counted call by call equals the formula sum C_small + sum_escalated C_large (|ratio - 1|)", abs(spent / formula - 1), "<", 1e-9),
         ]  # fmt: skip
         report(progress, 1.0, "done")

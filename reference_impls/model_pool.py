@@ -242,6 +242,8 @@ def test_summary(pool: Pool) -> dict[str, float]:
         "test_accuracy_small": acc_s,
         "test_accuracy_large": acc_l,
         "test_accuracy_large_stderr": (acc_l * (1 - acc_l) / n) ** 0.5,
+        # standard error of the difference of the two accuracies on the same queries (paired)
+        "test_gap_stderr": ((te.large_correct.double() - te.small_correct.double()).std() / n**0.5).item(),
         "small_cost_share_of_large": (te.small_cost.sum() / te.large_cost.sum()).item(),
     }
     for d in te.difficulty.unique().tolist():

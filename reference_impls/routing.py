@@ -279,7 +279,7 @@ def run(config: Config, progress: Progress | None = None) -> Result:
                             m["apgr_learned"], ">", m["apgr_length"], "learned router", "by length"),
         ]  # fmt: skip
         checks = [
-            Check.compare("the setting: the large model is clearly more accurate on test (gap > 20 x its standard error)", acc_l - acc_s, ">", 20 * m["test_accuracy_large_stderr"]),
+            Check.compare("the setting: the large model is more accurate on test, by more than 3 standard errors of the paired difference", acc_l - acc_s, ">", 3 * m["test_gap_stderr"]),
             Check.compare(f"the setting: the gap grows with difficulty (large - small at {hard + 2} items > at {easy + 2})", gap[hard], ">", gap[easy]),
             Check.compare("cost counted call by call equals the formula sum(route ? C_large : C_small) (|ratio - 1|)", abs(served - 1), "<", 1e-9),
             Check.compare("a random router's APGR is about 0.5 (|mean - 0.5|)", abs(m["apgr_random_mean"] - 0.5), "<", 0.05),

@@ -152,7 +152,9 @@ def aggregate(runs: list[dict], seeds: list[int], title: str = "") -> dict:
         "metrics": metrics,
         "metric_std": {k: std([r["metrics"][k] for r in runs]) for k in keys},
         "metric_seeds": {k: [r["metrics"][k] for r in runs] for k in keys},
-        "metric_labels": {k: v for k, v in first.get("labels", {}).items() if k in keys},
+        "metric_labels": {
+            k: v for k, v in first.get("labels", {}).items() if k in keys or k in first.get("timings", {})
+        },
         "timings": {
             k: mean([r["timings"][k] for r in runs])
             for k in first.get("timings", {})
