@@ -39,6 +39,8 @@ def fmt(x: float) -> str:
 def side(c: dict, name: str) -> str:
     label = c.get(f"{name}_label") or ""
     value = fmt(c[name]) + (f" ± {fmt(c[f'{name}_std'])}" if c.get(f"{name}_std") else "")
+    if label in (fmt(c[name]), f"{c[name]:g}"):  # a constant named by its value ("0.7")
+        return value
     return f"{label} {value}".strip()
 
 
@@ -67,8 +69,8 @@ def block(result: dict) -> str:
     """One implementation's results as Markdown: findings with verdicts, sanity checks, labelled metrics."""
     seeds = result.get("seeds", [])
     lines = [
-        f"Full run: seeds {', '.join(map(str, seeds))}; {fmt(result['seconds'])} s of compute in all "
-        f"(`reference_impls/results/{result['impl']}.json`).",
+        f"Full run: seeds {', '.join(map(str, seeds))}; {fmt(result['seconds'])} s of run time recorded over the "
+        f"seeds, models already in the cache not rebuilt (`reference_impls/results/{result['impl']}.json`).",
         "",
         "| finding | paper | measured (mean ± sd over seeds) | verdict |",
         "|---|---|---|---|",
