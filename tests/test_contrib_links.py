@@ -215,25 +215,27 @@ class Server:
                         time.sleep(1.5)
                     if path == "/wait":
                         time.sleep(0.15)
-                    status = {
-                        "/missing": 404,
-                        "/gone": 410,
-                        "/forbidden": 403,
-                        "/error": 500,
-                        "/moved": 301,
-                    }.get(path, 200)
-                    if path == "/nohead" and self.command == "HEAD":
-                        status = 405
-                    self.send_response(status)
-                    if status == 301:
-                        self.send_header("Location", "/ok")
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    if body:
-                        self.wfile.write(b"ok")
                 finally:
+                    # counted as active until its answer starts: the client frees its slot only once it
+                    # has the answer, so a later decrement would race with the client's next request
                     with server.lock:
                         server.active -= 1
+                status = {
+                    "/missing": 404,
+                    "/gone": 410,
+                    "/forbidden": 403,
+                    "/error": 500,
+                    "/moved": 301,
+                }.get(path, 200)
+                if path == "/nohead" and self.command == "HEAD":
+                    status = 405
+                self.send_response(status)
+                if status == 301:
+                    self.send_header("Location", "/ok")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                if body:
+                    self.wfile.write(b"ok")
 
             def do_HEAD(self):
                 self.answer(body=False)

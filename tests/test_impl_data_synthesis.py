@@ -21,7 +21,7 @@ def test_label_pool_is_the_teachers_most_likely_label():
 def test_test_reviews_never_occur_in_the_seeds_or_the_pool():
     for config in (D.Config.quick(), D.Config()):
         seeds, pool, test = D.splits(config)
-        assert len(seeds) == config.seeds and len(pool) == config.pool
+        assert len(seeds) == config.seed_examples and len(pool) == config.pool
         assert not {e.prompt for e in test} & {e.prompt for e in seeds + pool}
         assert len(test) > 0.95 * config.test
 
