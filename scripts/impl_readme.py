@@ -1,9 +1,9 @@
 """Regenerate the results blocks of the READMEs from reference_impls/results/*.json.
 
-    python scripts/impl_readme.py          rewrite README.md and reference_impls/README.md in place
-    python scripts/impl_readme.py --check  exit 1 if either is stale (what tests/test_results.py checks)
+    python scripts/impl_readme.py          rewrite README.md, reference_impls/README.md and CONTRIBUTING.md in place
+    python scripts/impl_readme.py --check  exit 1 if one is stale (what tests/test_results.py checks)
 
-Every number about a run in those READMEs sits in a generated block (see smatlas/impl_report.py).
+Every measured number in those files sits in a generated block (see smatlas/impl_report.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from smatlas.impl_report import update  # noqa: E402
 
-FILES = [ROOT / "README.md", ROOT / "reference_impls" / "README.md"]
+FILES = [ROOT / "README.md", ROOT / "reference_impls" / "README.md", ROOT / "CONTRIBUTING.md"]
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,9 @@ READMEs carry no hand-copied numbers: every number about a run sits between mark
 
     <!-- results:ID -->  ...  <!-- /results:ID -->      one implementation's findings, checks, metrics
     <!-- results:summary -->  ...  <!-- /results:summary -->   the count of findings by verdict
+    <!-- results:zoo -->  ...  <!-- /results:zoo -->           the zoo's models (results/zoo.json)
+    <!-- results:suggest -->  ...  <!-- /results:suggest -->   how well `suggest` places papers and
+                                   finds duplicates (scripts/results/suggest.json, CONTRIBUTING.md)
 
 and `update(text)` rewrites those blocks from the results files (`python scripts/impl_readme.py`;
 a test fails when a README is stale). Pure Python: no torch.
@@ -19,6 +22,7 @@ from smatlas import findings as F
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "reference_impls" / "results"
+SUGGEST = ROOT / "scripts" / "results" / "suggest.json"  # written by scripts/bench_suggest.py --write
 BLOCK = re.compile(r"<!-- results:([a-z0-9-]+) -->\n.*?<!-- /results:\1 -->", re.S)
 
 
@@ -126,13 +130,42 @@ def zoo_table(folder: Path = RESULTS) -> str:
     return "\n".join(lines)
 
 
+def suggest_table(path: Path = SUGGEST) -> str:
+    """How well `smatlas suggest` does on the atlas, from scripts/bench_suggest.py --write."""
+    q = json.loads(path.read_text(encoding="utf-8"))
+    names = {"tfidf": "TF-IDF", "minilm": "MiniLM"}
+    lines = [
+        f"Measured on the atlas's {q['papers']} papers (`python scripts/bench_suggest.py --write`):",
+        "",
+        "| backend | top-1 node | top-3 nodes | tag precision@3 | top-3 nodes from the title alone |",
+        "|---|---|---|---|---|",
+    ]
+    for key, p in q["placement"].items():
+        lines.append(
+            f"| {names[key]} | {p['top1']:.2f} | {p['top3']:.2f} | {p['tags_precision3']:.2f} | {p['title_only_top3']:.2f} |"
+        )
+    d = q["duplicates"]["trigram"]
+    lines += [
+        "",
+        f"Duplicates, on {d['positives']:,} perturbed titles and the {d['negatives']} exact titles with their own "
+        f"paper left out, with character-trigram title vectors: precision {d['precision']:.2f}, recall {d['recall']:.2f}.",
+    ]
+    if "minilm" in q["duplicates"]:
+        m = q["duplicates"]["minilm"]
+        lines.append(
+            f"MiniLM title embeddings on the same set: precision {m['precision']:.2f}, recall {m['recall']:.2f}."
+        )
+    return "\n".join(lines)
+
+
 def update(text: str, results: dict[str, dict] | None = None) -> str:
     """`text` with every results block regenerated; an unknown id raises KeyError."""
     results = load_all() if results is None else results
 
     def fill(m: re.Match) -> str:
         key = m.group(1)
-        body = summary(results) if key == "summary" else zoo_table() if key == "zoo" else block(results[key])
+        special = {"summary": lambda: summary(results), "zoo": zoo_table, "suggest": suggest_table}
+        body = special[key]() if key in special else block(results[key])
         return f"<!-- results:{key} -->\n{body}\n<!-- /results:{key} -->"
 
     return BLOCK.sub(fill, text)

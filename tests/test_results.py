@@ -77,6 +77,7 @@ def test_readmes_are_generated_from_the_results_files():
     for impl in IMPLS:
         assert f"<!-- results:{impl} -->" in readme, f"reference_impls/README.md has no results block for {impl}"
     assert "<!-- results:summary -->" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "<!-- results:suggest -->" in (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
 
 
 def test_the_summary_counts_every_finding_once():
