@@ -380,6 +380,100 @@ def _total(stats: list[Stats]) -> Stats:
     return out
 
 
+def draft_identities(
+    target: PreTrainedModel, random_draft: PreTrainedModel, rows: list[torch.Tensor], config: Config
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Greedy speculative decoding with a random draft and with the target as its own draft, fixed and
+    adaptive gamma: the share of rows identical to target-only greedy decoding, and the acceptance."""
+    reference = [target_decode(target, pr, config.check_len) for pr in rows]
+    identical: dict[str, float] = {}
+    alphas: dict[str, float] = {}
+    for name, d in (("random", random_draft), ("self", target)):
+        for adaptive in (False, True):
+            runs = [speculative_generate(target, d, pr, config.check_len, config.gamma, adaptive) for pr in rows]
+            key = f"{name}{'_adaptive' if adaptive else ''}"
+            identical[key] = _identical([out for out, _ in runs], reference)
+            alphas[key] = _total([st for _, st in runs]).alpha
+    return identical, alphas
+
+
+def gamma_sweep(
+    target: PreTrainedModel, draft: torch.nn.Module, rows: list[torch.Tensor], config: Config, at_gamma: Stats
+) -> dict:
+    """Greedy tokens per target pass against gamma, measured and from the formula at the measured
+    acceptance (a plot series); `at_gamma` is the run already made at config.gamma."""
+    measured, formula = [], []
+    for gm in config.gammas:
+        st = (
+            at_gamma
+            if gm == config.gamma
+            else _total([speculative_generate(target, draft, pr, config.gen_len, gm)[1] for pr in rows])
+        )
+        measured.append(st.tokens_per_pass)
+        formula.append(expected_tokens_per_pass(st.alpha, gm))
+    return {
+        "title": f"Greedy speculative decoding, {config.target} target: tokens per target pass against gamma",
+        "xlabel": "gamma (draft tokens per round)",
+        "ylabel": "tokens per target pass",
+        "lines": {
+            "measured": {"x": config.gammas, "y": measured},
+            "formula at the measured acceptance": {"x": config.gammas, "y": formula},
+        },
+    }
+
+
+SLOW_NOTE = (
+    "the speed-up needs a target far costlier per pass than the draft; on one CPU thread verifying "
+    "gamma + 1 tokens costs more than one single-token pass, unlike on an accelerator"
+)
+
+
+def _findings(config: Config, m: dict[str, float], t: dict[str, float]) -> list[Finding]:
+    gamma, temp, slow_note = config.gamma, config.temperature, SLOW_NOTE
+    findings = [
+        Finding.compare(f"greedy speculative decoding (gamma {gamma}) is faster than target-only greedy decoding, with the same output (tokens per second, batch 1)", "leviathan2023fast",
+                        t["speedup_ours_vs_target"], ">", 1.0, "speed-up", "target-only", slow_note),
+        Finding.compare(f"speculative sampling (temperature {temp:g}, gamma {gamma}) is faster than sampling from the target alone", "chen2023accelerating",
+                        t["speedup_ours_sampled_vs_target_sampled"], ">", 1.0, "speed-up", "target-only", slow_note),
+    ]  # fmt: skip
+    if config.distill is not None:
+        findings += [
+            Finding.compare(f"a draft distilled from the target agrees with the target's greedy choice more often than the {config.draft} it starts from (along the target's continuations)", "zhou2024distillspec",
+                            m["distilled_greedy_acceptance"], ">", m["undistilled_greedy_acceptance"], "distilled", config.draft),
+            Finding.compare(f"a draft distilled from the target is accepted more often when sampling (sum_v min(p, q) at temperature {temp:g}) than the {config.draft} it starts from", "zhou2024distillspec",
+                            m["distilled_sampled_acceptance"], ">", m["undistilled_sampled_acceptance"], "distilled", config.draft),
+        ]  # fmt: skip
+    return findings
+
+
+def _checks(
+    config: Config,
+    m: dict[str, float],
+    outputs: dict[str, list[torch.Tensor]],
+    identical: dict[str, float],
+    alphas: dict[str, float],
+    hf_same: float | None,
+) -> list[Check]:
+    gamma = config.gamma
+    checks = [
+        Check.compare(f"greedy: speculative decoding, gamma {gamma}, gives the target's greedy output on every prompt (share of rows)", _identical(outputs["ours"], outputs["target"]), "==", 1.0),
+        Check.compare("greedy: speculative decoding with adaptive gamma gives the target's greedy output", _identical(outputs["ours_adaptive"], outputs["target"]), "==", 1.0),
+        Check.compare("greedy: with a random untrained draft (fixed and adaptive gamma), the target's greedy output", min(identical["random"], identical["random_adaptive"]), "==", 1.0),
+        Check.compare("greedy: with the target as its own draft, the target's greedy output", min(identical["self"], identical["self_adaptive"]), "==", 1.0),
+        Check.compare("the target as its own draft: every draft token is accepted (alpha = 1)", min(alphas["self"], alphas["self_adaptive"]), "==", 1.0),
+        Check.compare(f"sampling: TV(speculative samples, exact target joint) <= 0.01 ({config.tv_samples} samples, vocabulary {config.tv_vocab}, {config.tv_tokens} tokens, gamma 1 and 3)",
+                      max(m["tabular_tv_gamma1"], m["tabular_tv_gamma3"]), "<=", 0.01),
+        Check.compare("the tabular check has power: TV(the draft's own joint, the target's) > 0.1", m["tabular_tv_draft_vs_target"], ">", 0.1),
+        Check.compare("sampled run: |measured acceptance - mean sum_v min(p, q)| <= 3 standard errors",
+                      abs(m["ours_sampled_alpha"] - m["ours_sampled_mean_sum_min_pq"]), "<=", 3 * m["ours_sampled_alpha_standard_error"]),
+        Check.compare(f"identical positions (alpha {IID_ALPHA}): tokens per round within 1% of (1 - alpha^(gamma+1)) / (1 - alpha)",
+                      abs(m["iid_tokens_per_round"] / m["iid_formula_tokens_per_round"] - 1), "<=", 0.01),
+    ]  # fmt: skip
+    if hf_same is not None:
+        checks.append(Check.compare("greedy: transformers' assisted generation (default and our gamma) gives the target's greedy output", hf_same, "==", 1.0))  # fmt: skip
+    return checks
+
+
 def run(config: Config, progress: Progress | None = None) -> Result:
     with Timer() as timer:
         set_threads()
@@ -456,42 +550,15 @@ def run(config: Config, progress: Progress | None = None) -> Result:
 
         # 3. Greedy identity with a random (untrained) draft and with the target as its own draft.
         report(progress, 0.75, "random and self drafts")
-        reference = [target_decode(target, pr, config.check_len) for pr in rows[: config.check_prompts]]
-        identical: dict[str, float] = {}
-        alphas: dict[str, float] = {}
-        for name, d in (("random", zoo.fresh(config.draft, seed=config.seed + 1)), ("self", target)):
-            for adaptive in (False, True):
-                runs = [
-                    speculative_generate(target, d, pr, config.check_len, gamma, adaptive)
-                    for pr in rows[: config.check_prompts]
-                ]
-                key = f"{name}{'_adaptive' if adaptive else ''}"
-                identical[key] = _identical([out for out, _ in runs], reference)
-                alphas[key] = _total([st for _, st in runs]).alpha
+        random_draft = zoo.fresh(config.draft, seed=config.seed + 1)
+        identical, alphas = draft_identities(target, random_draft, rows[: config.check_prompts], config)
         metrics["random_draft_alpha"] = alphas["random"]
 
         # 4. Tokens per target pass against gamma (greedy), measured and from the formula.
         series: dict = {}
         if config.gammas:
             report(progress, 0.8, "gamma sweep")
-            measured, formula = [], []
-            for gm in config.gammas:
-                st = (
-                    first["ours"]
-                    if gm == gamma
-                    else _total([speculative_generate(target, fast_draft, pr, n, gm)[1] for pr in timed])
-                )
-                measured.append(st.tokens_per_pass)
-                formula.append(expected_tokens_per_pass(st.alpha, gm))
-            series["gamma"] = {
-                "title": f"Greedy speculative decoding, {config.target} target: tokens per target pass against gamma",
-                "xlabel": "gamma (draft tokens per round)",
-                "ylabel": "tokens per target pass",
-                "lines": {
-                    "measured": {"x": config.gammas, "y": measured},
-                    "formula at the measured acceptance": {"x": config.gammas, "y": formula},
-                },
-            }
+            series["gamma"] = gamma_sweep(target, fast_draft, timed, config, first["ours"])
 
         # 5. The sampling rule against the exact distribution of a tabular (Markov) target.
         report(progress, 0.9, "tabular sampling check")
@@ -499,41 +566,9 @@ def run(config: Config, progress: Progress | None = None) -> Result:
         metrics["iid_tokens_per_round"] = iid_tokens_per_round(IID_ALPHA, gamma, 200_000, g, verify_draft)
         metrics["iid_formula_tokens_per_round"] = expected_tokens_per_pass(IID_ALPHA, gamma)
 
-        m, t = metrics, timings
-        slow_note = (
-            "the speed-up needs a target far costlier per pass than the draft; on one CPU thread verifying "
-            "gamma + 1 tokens costs more than one single-token pass, unlike on an accelerator"
-        )
-        findings = [
-            Finding.compare(f"greedy speculative decoding (gamma {gamma}) is faster than target-only greedy decoding, with the same output (tokens per second, batch 1)", "leviathan2023fast",
-                            t["speedup_ours_vs_target"], ">", 1.0, "speed-up", "target-only", slow_note),
-            Finding.compare(f"speculative sampling (temperature {temp:g}, gamma {gamma}) is faster than sampling from the target alone", "chen2023accelerating",
-                            t["speedup_ours_sampled_vs_target_sampled"], ">", 1.0, "speed-up", "target-only", slow_note),
-        ]  # fmt: skip
-        if config.distill is not None:
-            findings += [
-                Finding.compare(f"a draft distilled from the target agrees with the target's greedy choice more often than the {config.draft} it starts from (along the target's continuations)", "zhou2024distillspec",
-                                m["distilled_greedy_acceptance"], ">", m["undistilled_greedy_acceptance"], "distilled", config.draft),
-                Finding.compare(f"a draft distilled from the target is accepted more often when sampling (sum_v min(p, q) at temperature {temp:g}) than the {config.draft} it starts from", "zhou2024distillspec",
-                                m["distilled_sampled_acceptance"], ">", m["undistilled_sampled_acceptance"], "distilled", config.draft),
-            ]  # fmt: skip
-        hf_same = min((_identical(outputs[h], outputs["target"]) for h in hf), default=1.0)
-        checks = [
-            Check.compare(f"greedy: speculative decoding, gamma {gamma}, gives the target's greedy output on every prompt (share of rows)", _identical(outputs["ours"], outputs["target"]), "==", 1.0),
-            Check.compare("greedy: speculative decoding with adaptive gamma gives the target's greedy output", _identical(outputs["ours_adaptive"], outputs["target"]), "==", 1.0),
-            Check.compare("greedy: with a random untrained draft (fixed and adaptive gamma), the target's greedy output", min(identical["random"], identical["random_adaptive"]), "==", 1.0),
-            Check.compare("greedy: with the target as its own draft, the target's greedy output", min(identical["self"], identical["self_adaptive"]), "==", 1.0),
-            Check.compare("the target as its own draft: every draft token is accepted (alpha = 1)", min(alphas["self"], alphas["self_adaptive"]), "==", 1.0),
-            Check.compare(f"sampling: TV(speculative samples, exact target joint) <= 0.01 ({config.tv_samples} samples, vocabulary {config.tv_vocab}, {config.tv_tokens} tokens, gamma 1 and 3)",
-                          max(m["tabular_tv_gamma1"], m["tabular_tv_gamma3"]), "<=", 0.01),
-            Check.compare("the tabular check has power: TV(the draft's own joint, the target's) > 0.1", m["tabular_tv_draft_vs_target"], ">", 0.1),
-            Check.compare("sampled run: |measured acceptance - mean sum_v min(p, q)| <= 3 standard errors",
-                          abs(m["ours_sampled_alpha"] - m["ours_sampled_mean_sum_min_pq"]), "<=", 3 * m["ours_sampled_alpha_standard_error"]),
-            Check.compare(f"identical positions (alpha {IID_ALPHA}): tokens per round within 1% of (1 - alpha^(gamma+1)) / (1 - alpha)",
-                          abs(m["iid_tokens_per_round"] / m["iid_formula_tokens_per_round"] - 1), "<=", 0.01),
-        ]  # fmt: skip
-        if hf:
-            checks.append(Check.compare("greedy: transformers' assisted generation (default and our gamma) gives the target's greedy output", hf_same, "==", 1.0))  # fmt: skip
+        hf_same = min(_identical(outputs[h], outputs["target"]) for h in hf) if hf else None
+        findings = _findings(config, metrics, timings)
+        checks = _checks(config, metrics, outputs, identical, alphas, hf_same)
         report(progress, 1.0, "done")
     return Result(
         "speculative-decoding",
