@@ -286,7 +286,7 @@ _LOOKS_LIKE_URL = re.compile(r"[a-z]+://|www\.", re.IGNORECASE)
 _URL_MACRO = re.compile(r"^\\url\{(.*)\}$")
 _FINDINGS_OF = re.compile(r"\bfindings\b", re.IGNORECASE)
 _FINDINGS_CONFERENCE = re.compile(r"\b(ACL|EMNLP|NAACL|EACL|AACL)\b")
-_WORKSHOP = re.compile(r"\bworkshops?\b", re.IGNORECASE)
+_WORKSHOP = re.compile(r"\bworkshops?\b|\bbridge\b", re.IGNORECASE)  # AAAI's bridge programs are workshops
 _ARXIV_VENUE = re.compile(r"\barxiv\b|\bcorr\b", re.IGNORECASE)
 # BibTeX's predefined month macros, for concatenations such as `jun # "~15"`.
 _MONTHS = {

@@ -340,6 +340,7 @@ def test_unique_id_suffixes():
         ("Transactions of the Association for Computational Linguistics", "article", ("TACL", "journal")),
         ("Computational Linguistics", "article", ("Computational Linguistics", "journal")),
         ("ICLR 2024 Workshop ME-FoMo", "inproceedings", ("ICLR 2024 Workshop ME-FoMo", "workshop")),
+        ("AAAI 2026 Bridge LMReasoning", "inproceedings", ("AAAI 2026 Bridge LMReasoning", "workshop")),
         ("arXiv preprint arXiv:2306.11695", "article", ("arXiv", "preprint")),
         ("CoRR", "article", ("arXiv", "preprint")),
         ("Proceedings of the AAAI Conference on Artificial Intelligence", "inproceedings", ("AAAI", "conference")),
