@@ -143,7 +143,7 @@ def build(
     """Fine-tune `small` and `large` (the zoo of `seed`) on n_tune sorting examples and let both answer
     three fresh splits. Cached by its settings in memory and on disk (`<cache>/pool/`), so that routing
     and cascading, in one process or side by side, fine-tune the pair once per seed."""
-    settings = [
+    settings = [  # _build's arguments, in its order; also the cache key
         small,
         large,
         list(lengths),
@@ -167,22 +167,7 @@ def build(
     path = zoo.cache_root() / "pool" / f"{key}.pt"
     with zoo.cache_lock(f"pool-{key}"):
         if not path.exists():
-            pool = _build(
-                small,
-                large,
-                lengths,
-                n_train,
-                n_val,
-                n_test,
-                n_tune,
-                steps_small,
-                steps_large,
-                lr_small,
-                lr_large,
-                batch,
-                seed,
-                progress,
-            )
+            pool = _build(*settings, progress)  # settings in _build's order
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(dataclasses.asdict(pool), path.with_suffix(".tmp"))
             path.with_suffix(".tmp").replace(path)
