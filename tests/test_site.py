@@ -20,7 +20,7 @@ from smatlas import bibtex
 from smatlas.errors import DataError
 from smatlas.site import build_site
 from smatlas.site.config import read_config
-from smatlas.site.impls import read_results
+from smatlas.site.impls import read_results, zoo_names_in
 from smatlas.site.markup import md_text, page_url, rel, safe_url
 from smatlas.site.pages import Atlas, assemble
 from smatlas.site.svg import nice_ticks
@@ -541,3 +541,9 @@ def test_sources_folder_is_synced_not_rewritten(tmp_path):
     assert (tmp_path / "a.md").stat().st_mtime_ns == before
     assert (tmp_path / "sub" / "b.md").read_text() == "changed"
     assert not (tmp_path / "stale.md").exists()
+
+
+def test_zoo_names_in_a_config_come_from_zoo_json_or_else_from_their_shape():
+    config = {"small": "zoo-180k", "pool": ["zoo-1.3m", {"draft": "zoo-50k"}], "note": "zoo-180k again", "n": 3}
+    assert zoo_names_in(config, {"zoo-180k": 1, "zoo-50k": 2}) == ["zoo-180k", "zoo-50k"]
+    assert zoo_names_in(config) == ["zoo-180k", "zoo-1.3m", "zoo-50k"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,13 +268,18 @@ def read_zoo(root: Path) -> Zoo | None:
         return None
 
 
-def zoo_names_in(config: dict, names) -> list[str]:
-    """The zoo model names that a run's config mentions (values, nested lists and dicts included)."""
+ZOO_NAME = re.compile(r"zoo-[\w.]+")
+
+
+def zoo_names_in(config: dict, names=None) -> list[str]:
+    """The zoo model names that a run's config mentions (values, nested lists and dicts included):
+    those in `names`, or without zoo.json (names None) every string that looks like one."""
     found: list[str] = []
 
     def walk(value) -> None:
         if isinstance(value, str):
-            if value in names and value not in found:
+            known = ZOO_NAME.fullmatch(value) if names is None else value in names
+            if known and value not in found:
                 found.append(value)
         elif isinstance(value, list | tuple):
             for v in value:

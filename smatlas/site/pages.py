@@ -637,7 +637,7 @@ class Atlas:
             versions=", ".join(f"{k} {v}" for k, v in found.versions.items()),
         )
         zoo = self.zoo
-        names = zoo_names_in(found.config, zoo.models if zoo else _zoo_like(found.config))
+        names = zoo_names_in(found.config, zoo.models if zoo else None)
         data["zoo_names"] = names
         if zoo:
             data["corpus"] = zoo.corpus_description
@@ -945,24 +945,6 @@ added: 2026-11-23"""
                 "extra": "", "line": "Reference implementation", "kind": "implementation",
             }  # fmt: skip
         return records
-
-
-def _zoo_like(config: dict) -> set[str]:
-    """Without zoo.json: the config's strings that look like zoo model names."""
-    found: set[str] = set()
-
-    def walk(value) -> None:
-        if isinstance(value, str) and re.fullmatch(r"zoo-[\w.]+", value):
-            found.add(value)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                walk(v)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-
-    walk(config)
-    return found
 
 
 def _bib_value(text: str) -> str:
