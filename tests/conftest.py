@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
+
+from smatlas.cli import main
+from smatlas.yamlio import read_document
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +46,23 @@ def copy_taxonomy(dst: Path) -> None:
     (dst / "reference_impls").mkdir()
     for module in (ROOT / "reference_impls").glob("*.py"):
         shutil.copy(module, dst / "reference_impls" / module.name)
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any name lookup other than the loopback fails, so a request that escapes is an error (for the
+    commands that fetch on request: `new --arxiv/--doi`, `check-links --online`)."""
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        if host not in LOOPBACK:
+            raise OSError(f"network disabled in tests: {host}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 @pytest.fixture
@@ -109,3 +130,28 @@ def sound_quick_run(impl: str) -> dict:
         assert (ROOT / "papers" / f"{f['paper']}.yaml").is_file(), f"{f['claim']}: no paper {f['paper']}"
         assert f["op"] in ("<", "<=", ">", ">=") and isinstance(f["lhs"], float) and isinstance(f["rhs"], float)
     return result
+
+
+def paper_data(atlas: Path, pid: str) -> dict:
+    """A written paper file's YAML, which must parse."""
+    doc, errors = read_document((atlas / "papers" / f"{pid}.yaml").read_bytes(), pid)
+    assert not errors
+    return doc.data
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def run_new(capsys, *args: str) -> tuple[int, str, str]:
+    """`smatlas new ARGS`: exit code, stdout, stderr."""
+    code = main(["new", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def import_bib(capsys, *args: str) -> tuple[int, list[str], list[str]]:
+    """`smatlas import-bib ARGS`: exit code, stdout lines, stderr lines."""
+    code = main(["import-bib", *args])
+    out = capsys.readouterr()
+    return code, out.out.splitlines(), out.err.splitlines()

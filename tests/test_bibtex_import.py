@@ -9,14 +9,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_taxonomy
+from conftest import ROOT, copy_taxonomy, import_bib, paper_data, snapshot
 
 from smatlas.bibtex import export_bibtex, read_bibtex, resolve_venue
 from smatlas.cli import main
 from smatlas.ids import family_name, paper_id, unique_id
 from smatlas.kb import load
 from smatlas.schema import SUMMARY_PLACEHOLDER
-from smatlas.yamlio import read_document
 
 DATA = Path(__file__).parent / "data" / "bibtex"
 ATLAS_PAPERS = ["sun2024simple", "hinton2015distilling", "dettmers2023qlora"]
@@ -39,22 +38,6 @@ def atlas(tmp_path: Path, monkeypatch) -> Path:
     shutil.copy(DATA / "messy.bib", tmp_path / "refs.bib")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
-def import_bib(capsys, *args: str) -> tuple[int, list[str], list[str]]:
-    code = main(["import-bib", *args])
-    out = capsys.readouterr()
-    return code, out.out.splitlines(), out.err.splitlines()
-
-
-def paper_data(atlas: Path, pid: str) -> dict:
-    doc, errors = read_document((atlas / "papers" / f"{pid}.yaml").read_bytes(), pid)
-    assert not errors
-    return doc.data
 
 
 # ---- the messy fixture ---------------------------------------------------------------------------

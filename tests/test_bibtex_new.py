@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_taxonomy
+from conftest import ROOT, copy_taxonomy, run_new, snapshot
 
 from smatlas.cli import main
 from smatlas.yamlio import read_document
@@ -31,16 +31,6 @@ def atlas(tmp_path: Path, monkeypatch) -> Path:
     (tmp_path / "papers" / "sun2024simple.yaml").write_text(text, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run_new(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(["new", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def test_new_writes_a_formatted_entry_that_fails_validation_only_for_its_summary(atlas, capsys):

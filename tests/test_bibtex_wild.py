@@ -11,13 +11,13 @@ from pathlib import Path
 import bibtexparser
 import pytest
 from bibtexparser import middlewares as m
-from conftest import ROOT, copy_taxonomy
+from conftest import ROOT, copy_taxonomy, paper_data
+from conftest import import_bib as _import_bib
 
 from smatlas.bibtex import bibtex_name, export_bibtex, read_bibtex
 from smatlas.cli import main
 from smatlas.kb import load
 from smatlas.schema import SUMMARY_PLACEHOLDER
-from smatlas.yamlio import read_document
 
 WILD = Path(__file__).parent / "data" / "bibtex" / "wild"
 SUMMARY = (
@@ -42,15 +42,7 @@ def atlas(tmp_path: Path, monkeypatch) -> Path:
 
 
 def import_bib(capsys, *args: str) -> tuple[int, list[str], list[str]]:
-    code = main(["import-bib", *args, "--no-suggest"])
-    out = capsys.readouterr()
-    return code, out.out.splitlines(), out.err.splitlines()
-
-
-def paper_data(atlas: Path, pid: str) -> dict:
-    doc, errors = read_document((atlas / "papers" / f"{pid}.yaml").read_bytes(), pid)
-    assert not errors
-    return doc.data
+    return _import_bib(capsys, *args, "--no-suggest")
 
 
 def new_files(atlas: Path) -> list[str]:

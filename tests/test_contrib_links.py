@@ -4,7 +4,6 @@ local HTTP server on 127.0.0.1 (nothing here may reach the network: a guard refu
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,20 +23,7 @@ from smatlas.links import (
     url_problem,
 )
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Any name lookup other than the loopback fails, so a request that escapes is an error."""
-    real = socket.getaddrinfo
-
-    def guarded(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            raise OSError(f"network disabled in tests: {host}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+pytestmark = pytest.mark.usefixtures("no_network")  # conftest: only the loopback resolves
 
 
 # ---- offline ------------------------------------------------------------------------------------

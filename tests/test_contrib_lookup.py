@@ -5,17 +5,15 @@ network: a guard makes every name lookup but the loopback's fail."""
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_taxonomy
+from conftest import ROOT, copy_taxonomy, paper_data, run_new
 
 from smatlas import lookup
 from smatlas.cli import main
 from smatlas.schema import SUMMARY_PLACEHOLDER
 from smatlas.suggest import placements
-from smatlas.yamlio import read_document
 
 RECORDED = Path(__file__).parent / "data" / "lookup"
 ANSWERS = {
@@ -25,20 +23,7 @@ ANSWERS = {
         "crossref-10.18653_v1_2020.findings-emnlp.372.json"
     ),
 }
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Any name lookup other than the loopback fails, so a request that escapes is an error."""
-    real = socket.getaddrinfo
-
-    def guarded(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            raise OSError(f"network disabled in tests: {host}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+pytestmark = pytest.mark.usefixtures("no_network")  # conftest: only the loopback resolves
 
 
 @pytest.fixture
@@ -67,18 +52,6 @@ def atlas(tmp_path: Path, monkeypatch) -> Path:
         (tmp_path / "papers" / f"{pid}.yaml").write_text(text, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run_new(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(["new", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def paper_data(atlas: Path, pid: str) -> dict:
-    doc, errors = read_document((atlas / "papers" / f"{pid}.yaml").read_bytes(), pid)
-    assert not errors
-    return doc.data
 
 
 def test_new_from_an_arxiv_id_writes_the_fetched_fields_and_the_suggested_node(atlas, recorded, capsys):
