@@ -32,9 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_validate import VOCAB, copy_skeleton  # noqa: E402
-
-from smatlas.writer import paper_yaml  # noqa: E402
+from bench_validate import make_atlas  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,40 +44,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 QUERY = "speculative"  # a word of many synthetic titles
-
-
-MODELS = ["LLaMA-7B", "LLaMA-2-13B", "GPT-4", "GPT-3.5", "Phi-3-mini", "T5-base", "Qwen2-7B", "Mistral-7B", "BERT-base"]
-
-
-def make_atlas(folder: Path, n: int) -> None:
-    """A synthetic atlas of n valid papers: distinct titles, varied summaries and model lists."""
-    import random
-
-    import yaml
-
-    rng = random.Random(0)
-    copy_skeleton(folder)
-    papers = folder / "papers"
-    papers.mkdir()
-    nodes = [node["id"] for node in yaml.safe_load((ROOT / "taxonomy" / "taxonomy.yaml").read_text())]
-    for i in range(n):
-        words = rng.sample(VOCAB, 7)
-        pid = f"author{i}2024{words[0]}"
-        summary = " ".join(rng.choice(VOCAB) for _ in range(60)).capitalize() + "."
-        paper = {
-            "id": pid,
-            "title": " ".join(words).capitalize(),
-            "authors": [f"Author {i}", "Second Person"],
-            "year": 2000 + i % 25,
-            "venue": {"name": "arXiv", "kind": "preprint"},
-            "arxiv": f"24{(i % 12) + 1:02d}.{i:05d}",
-            "taxonomy": [nodes[i % len(nodes)]],
-            "tags": ["method"],
-            "summary": summary[:700],
-            "models": {"small": rng.sample(MODELS, 1), "large": rng.sample(MODELS, 2)},
-            "added": "2026-11-23",
-        }
-        (papers / f"{pid}.yaml").write_text(paper_yaml(paper), encoding="utf-8")
 
 
 def folder_size(folder: Path) -> int:
@@ -182,7 +146,7 @@ def main() -> None:
         for n in sizes:
             atlas = Path(tmp) / f"atlas{n}"
             atlas.mkdir()
-            make_atlas(atlas, n)
+            make_atlas(atlas, n, varied=True)
             out = atlas / "site" / "build"
             measured = build(atlas, out)
             seconds[n], cpu[n] = measured["wall"], measured["cpu"]

@@ -42,16 +42,20 @@ def copy_skeleton(folder: Path) -> None:
         shutil.copy(module, folder / "reference_impls" / module.name)
 
 
-def make_atlas(folder: Path, n: int) -> None:
-    """A synthetic atlas of n valid papers with distinct titles (no near-duplicates)."""
+MODELS = ["LLaMA-7B", "LLaMA-2-13B", "GPT-4", "GPT-3.5", "Phi-3-mini", "T5-base", "Qwen2-7B", "Mistral-7B", "BERT-base"]
+
+
+def make_atlas(folder: Path, n: int, varied: bool = False) -> None:
+    """A synthetic atlas of n valid papers with distinct titles (no near-duplicates); `varied` gives
+    each paper its own 60-word summary and model lists (what the site benchmark indexes)."""
     import random
+
+    import yaml
 
     rng = random.Random(0)
     copy_skeleton(folder)
     papers = folder / "papers"
     papers.mkdir()
-    import yaml
-
     nodes = [node["id"] for node in yaml.safe_load((ROOT / "taxonomy" / "taxonomy.yaml").read_text())]
     taken: set[str] = set()
     for i in range(n):
@@ -73,6 +77,9 @@ def make_atlas(folder: Path, n: int) -> None:
             "the schema's eighty-character minimum.",
             "added": "2026-11-23",
         }
+        if varied:
+            paper["summary"] = (" ".join(rng.choice(VOCAB) for _ in range(60)).capitalize() + ".")[:700]
+            paper["models"] = {"small": rng.sample(MODELS, 1), "large": rng.sample(MODELS, 2)}
         (papers / f"{pid}.yaml").write_text(paper_yaml(paper), encoding="utf-8")
 
 
