@@ -33,13 +33,26 @@ RESULTS = ROOT / "reference_impls" / "results"
 TAXONOMY = ROOT / "taxonomy" / "taxonomy.yaml"
 
 
+def seed_list(text: str) -> list[int]:
+    """`--seeds 0,1,2`: distinct non-negative integers; anything else is argparse's usage error."""
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated integers, e.g. 0,1,2") from None
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: give distinct seeds >= 0, e.g. 0,1,2")
+    return seeds
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `run` and `reproduce` subcommands to an argparse subparsers object."""
     p = subparsers.add_parser("run", help="run a reference implementation: findings and sanity checks")
     p.add_argument("impl", nargs="?", help="implementation id, e.g. pruning")
     p.add_argument("--list", action="store_true", help="list implementation ids and their taxonomy nodes")
     p.add_argument("--quick", action="store_true", help="the quick configuration, one seed (seconds)")
-    p.add_argument("--seeds", help="comma-separated seeds of a full run (default 0,1,2 and 3,4 if needed)")
+    p.add_argument(
+        "--seeds", type=seed_list, help="comma-separated seeds of a full run (default 0,1,2 and 3,4 if needed)"
+    )
     p.add_argument("--write", action="store_true", help="write reference_impls/results/ID.json (full runs)")
     p.add_argument("--json", action="store_true", help="print the result object as JSON on stdout")
     p.add_argument(
@@ -289,7 +302,7 @@ def command(args: argparse.Namespace) -> int:
     if args.quick:
         result = run_tasks([(args.impl, 0)], quick=True, say=lambda msg: None)[args.impl, 0]
     else:
-        seeds = {args.impl: [int(s) for s in args.seeds.split(",")]} if args.seeds else None
+        seeds = {args.impl: args.seeds} if args.seeds else None
         result = run_full([args.impl], seeds, say=say, fresh=args.fresh)[args.impl]
         if args.write:
             path = write_results(args.impl, result)

@@ -140,3 +140,12 @@ def test_a_closed_pipe_ends_the_output_quietly():
     os.close(write)
     err = proc.stderr.decode()
     assert proc.returncode == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+@pytest.mark.parametrize("seeds", ["x", "0,,1", "0,0", "-1"])
+def test_bad_seeds_are_a_usage_error_not_a_traceback(seeds, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "routing", "--seeds", seeds])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seeds" in err and "Traceback" not in err
